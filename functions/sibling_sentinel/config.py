@@ -1,0 +1,127 @@
+"""One typed, frozen configuration, read once at the edge (a handler or the CLI)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from .domain.rules import listing_rule
+from .domain.sweep import as_folder
+from .domain.tarballs import DEFAULT_EXTENSIONS, TarballNaming
+from .domain.verdicts import Policy
+from .errors import ConfigError
+
+SQS_MAX_DELAY_S = 900
+
+# field name -> (environment variable, CLI flag or "")
+_SOURCES: dict[str, tuple[str, str]] = {
+    "bucket": ("BACKUP_BUCKET", ""),
+    "prefix": ("BACKUP_PREFIX", ""),
+    "min_listing_bytes": ("MIN_LISTING_BYTES", "--min-listing-bytes"),
+    "stale_tolerance_seconds": ("STALE_TOLERANCE_SECONDS", "--stale-tolerance"),
+    "grace_seconds": ("GRACE_SECONDS", "--grace"),
+    "threshold": ("PROBLEM_THRESHOLD", "--threshold"),
+    "tarball_extensions": ("TARBALL_EXTENSIONS", "--extensions"),
+    "group_depth": ("GROUP_DEPTH", "--group-depth"),
+    "concurrency": ("SWEEP_CONCURRENCY", "--concurrency"),
+    "check_queue_url": ("CHECK_QUEUE_URL", ""),
+    "alert_topic_arn": ("ALERT_TOPIC_ARN", ""),
+    "check_delay_seconds": ("CHECK_DELAY_SECONDS", ""),
+    "check_deadline_seconds": ("CHECK_DEADLINE_SECONDS", ""),
+    "idempotency_table": ("IDEMPOTENCY_TABLE", ""),
+    "report_bucket": ("REPORT_BUCKET", ""),
+    "report_prefix": ("REPORT_PREFIX", ""),
+    "endpoint_url": ("", "--endpoint-url"),
+}
+
+
+def _name(field: str) -> str:
+    env, flag = _SOURCES[field]
+    return " / ".join(n for n in (flag, env) if n)
+
+
+@dataclass(frozen=True)
+class Config:
+    bucket: str = ""
+    prefix: str = ""
+    min_listing_bytes: int = 64
+    stale_tolerance_seconds: int = 3600
+    grace_seconds: int = 7200
+    threshold: int = 0
+    tarball_extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+    group_depth: int = 1
+    concurrency: int = 8
+    check_queue_url: str = ""
+    alert_topic_arn: str = ""
+    check_delay_seconds: int = 300
+    check_deadline_seconds: int = 3600
+    idempotency_table: str = ""
+    report_bucket: str = ""
+    report_prefix: str = "sibling-sentinel/reports/"
+    endpoint_url: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prefix", as_folder(self.prefix))
+        for field in (
+            "min_listing_bytes",
+            "stale_tolerance_seconds",
+            "grace_seconds",
+            "threshold",
+            "group_depth",
+            "check_deadline_seconds",
+        ):
+            if getattr(self, field) < 0:
+                raise ConfigError(f"{_name(field)} must be 0 or more, got {getattr(self, field)}")
+        if not 1 <= self.concurrency <= 64:
+            raise ConfigError(f"{_name('concurrency')} must be between 1 and 64, got {self.concurrency}")
+        if not 0 <= self.check_delay_seconds <= SQS_MAX_DELAY_S:
+            raise ConfigError(
+                f"{_name('check_delay_seconds')} must be between 0 and {SQS_MAX_DELAY_S} (the SQS limit), "
+                f"got {self.check_delay_seconds}"
+            )
+        try:
+            self.naming()
+        except ValueError as e:
+            raise ConfigError(f"{_name('tarball_extensions')}: {e}") from e
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            var = _SOURCES[f.name][0]
+            raw = env.get(var, "").strip() if var else ""
+            if raw:
+                values[f.name] = _parse(f.name, raw)
+        return cls(**values)
+
+    def with_overrides(self, **overrides: Any) -> Config:
+        """Flags beat the environment; a flag left at None keeps what the environment gave."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def naming(self) -> TarballNaming:
+        return TarballNaming(self.tarball_extensions)
+
+    def policy(self, grace_seconds: int | None = None) -> Policy:
+        rule = listing_rule(self.min_listing_bytes, self.stale_tolerance_seconds)
+        grace = self.grace_seconds if grace_seconds is None else grace_seconds
+        return Policy(self.naming(), (rule,), grace)
+
+    def require(self, *names: str) -> None:
+        """Fail with the variable's name when a setting the caller needs is empty."""
+        for name in names:
+            if not getattr(self, name):
+                raise ConfigError(f"{_name(name)} is not set")
+
+
+def _parse(field: str, raw: str) -> Any:
+    default = next(f for f in fields(Config) if f.name == field).default
+    if isinstance(default, tuple):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{_name(field)} must be an integer, got {raw!r}") from None
+    return raw

@@ -1,0 +1,16 @@
+"""What the domain knows about an S3 object: the fields a listing gives, nothing more."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ListedObject:
+    """One object as ListObjectsV2 or HeadObject reports it; `key` is always the decoded key."""
+
+    key: str
+    size: int
+    last_modified: datetime
+    etag: str = ""

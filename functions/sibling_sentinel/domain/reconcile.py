@@ -1,0 +1,144 @@
+"""Streaming reconciliation: listed objects in S3 key order in, one outcome per tarball and orphan out.
+
+Every sibling key is its tarball's folder plus a name, so it sits at a fixed place in S3's key order
+relative to the tarball. The reconciler keeps a tarball open only until the stream passes the last of
+its sibling keys, and keeps a stem-anchored sibling open only until it passes the last key a tarball
+with that stem could have. Whatever sorts in between (sub-folders, `x.tar-1`, checksum files) is
+counted and dropped. Memory is therefore bounded by what is still open in the current folders, never
+by the bucket.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..errors import SentinelError
+from .objects import ListedObject
+from .rules import Anchor, SiblingRule
+from .verdicts import Orphan, Outcome, Policy
+
+
+class OutOfOrderError(SentinelError):
+    """The input was not in strictly ascending S3 key order, so verdicts could be wrong."""
+
+
+@dataclass
+class _OpenTarball:
+    obj: ListedObject
+    sibling_keys: tuple[str, ...]
+    found: dict[str, ListedObject] = field(default_factory=dict)
+
+
+@dataclass
+class _OpenSibling:
+    obj: ListedObject
+    rule: SiblingRule
+    expected: str
+    claimed: bool
+
+
+class Reconciler:
+    """Feed objects in key order; collect outcomes as soon as they are final."""
+
+    def __init__(self, policy: Policy, now: datetime) -> None:
+        self._policy = policy
+        self._now = now
+        self._last_key: str | None = None
+        self._tarballs: dict[str, _OpenTarball] = {}
+        self._siblings: dict[str, _OpenSibling] = {}
+        self._waiting: dict[str, list[str]] = {}  # sibling key -> open tarballs that expect it later
+        self._closing: list[tuple[str, int, str]] = []  # (release key, seq, key) min-heap
+        self._seq = 0
+        self.objects_seen = 0
+
+    @property
+    def open_entries(self) -> int:
+        """How much is held right now; the benchmark and tests watch this stay small."""
+        return len(self._tarballs) + len(self._siblings)
+
+    def feed(self, obj: ListedObject) -> list[Outcome]:
+        if self._last_key is not None and obj.key <= self._last_key:
+            raise OutOfOrderError(f"{obj.key!r} came after {self._last_key!r}")
+        self._last_key = obj.key
+        self.objects_seen += 1
+        out: list[Outcome] = []
+        if self._policy.naming.is_tarball(obj.key):
+            self._open_tarball(obj)
+        for rule in self._policy.rules:
+            base = rule.base_of(obj.key)
+            if base is not None:
+                self._sibling_seen(obj, rule, base, out)
+        self._close_through(obj.key, out)
+        return out
+
+    def finish(self) -> list[Outcome]:
+        out: list[Outcome] = []
+        while self._closing:
+            self._close(heapq.heappop(self._closing)[2], out)
+        return out
+
+    def _schedule(self, release: str, key: str) -> None:
+        self._seq += 1
+        heapq.heappush(self._closing, (release, self._seq, key))
+
+    def _open_tarball(self, obj: ListedObject) -> None:
+        entry = _OpenTarball(obj, self._policy.sibling_keys(obj.key))
+        for sibling_key in entry.sibling_keys:
+            earlier = self._siblings.get(sibling_key)
+            if earlier is not None:
+                earlier.claimed = True
+                entry.found[sibling_key] = earlier.obj
+            elif sibling_key > obj.key:
+                self._waiting.setdefault(sibling_key, []).append(obj.key)
+        self._tarballs[obj.key] = entry
+        self._schedule(max(obj.key, *entry.sibling_keys), obj.key)
+
+    def _sibling_seen(self, obj: ListedObject, rule: SiblingRule, base: str, out: list[Outcome]) -> None:
+        naming = self._policy.naming
+        if rule.anchor is Anchor.KEY and not naming.is_tarball(base):
+            return  # `notes.list.txt` is just a file, not a listing of anything
+        owners = self._waiting.pop(obj.key, [])
+        for owner in owners:
+            self._tarballs[owner].found[obj.key] = obj
+        if rule.anchor is Anchor.KEY:
+            if not owners:
+                out.append(Orphan(obj, rule, base))
+            return
+        last_owner = naming.last_key_for_stem(base)
+        if last_owner <= obj.key:
+            if not owners:
+                out.append(Orphan(obj, rule, base + ".*"))
+            return
+        self._siblings[obj.key] = _OpenSibling(obj, rule, base + ".*", bool(owners))
+        self._schedule(last_owner, obj.key)
+
+    def _close_through(self, key: str, out: list[Outcome]) -> None:
+        while self._closing and self._closing[0][0] <= key:
+            self._close(heapq.heappop(self._closing)[2], out)
+
+    def _close(self, key: str, out: list[Outcome]) -> None:
+        tarball = self._tarballs.pop(key, None)
+        if tarball is not None:
+            for sibling_key in tarball.sibling_keys:
+                waiters = self._waiting.get(sibling_key)
+                if waiters is not None:
+                    waiters.remove(key)
+                    if not waiters:
+                        del self._waiting[sibling_key]
+            out.append(self._policy.judge(tarball.obj, tarball.found, self._now))
+            return
+        sibling = self._siblings.pop(key)
+        if not sibling.claimed:
+            out.append(Orphan(sibling.obj, sibling.rule, sibling.expected))
+
+
+def reconcile(pages: Iterable[Iterable[ListedObject]], policy: Policy, now: datetime) -> Iterator[Outcome]:
+    """Outcomes for every tarball and orphan in `pages`, however the listing was split into pages."""
+    reconciler = Reconciler(policy, now)
+    for page in pages:
+        for obj in page:
+            yield from reconciler.feed(obj)
+    yield from reconciler.finish()

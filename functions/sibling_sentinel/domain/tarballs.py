@@ -1,0 +1,70 @@
+"""Which keys are backup tarballs, decided by the file name alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_EXTENSIONS: tuple[str, ...] = (
+    ".tar",
+    ".tar.gz",
+    ".tgz",
+    ".tar.zst",
+    ".tzst",
+    ".tar.xz",
+    ".txz",
+    ".tar.bz2",
+    ".tbz2",
+    ".tar.lz4",
+)
+
+
+def file_name(key: str) -> str:
+    return key.rpartition("/")[2]
+
+
+@dataclass(frozen=True)
+class TarballNaming:
+    """Matches the last path segment against the extensions, case-insensitively.
+
+    Only the file name counts, so `a.tar.gz.d/notes.txt` is not a tarball and neither is
+    `x.tar.zst.sha256`. A name that is only an extension (`.tar.gz`) is not a tarball either.
+    """
+
+    extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+    _longest_first: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.extensions:
+            raise ValueError("at least one tarball extension is needed")
+        for ext in self.extensions:
+            if not ext.startswith(".") or len(ext) < 2 or "/" in ext:
+                raise ValueError(f"tarball extension {ext!r} must look like '.tar.gz'")
+        lowered = tuple(sorted({e.lower() for e in self.extensions}, key=len, reverse=True))
+        object.__setattr__(self, "_longest_first", lowered)
+
+    def extension_of(self, key: str) -> str | None:
+        """The tarball extension as written in the key, or None when the key is not a tarball."""
+        name = file_name(key)
+        lowered = name.lower()
+        for ext in self._longest_first:
+            if lowered.endswith(ext) and len(name) > len(ext):
+                return name[-len(ext) :]
+        return None
+
+    def is_tarball(self, key: str) -> bool:
+        return self.extension_of(key) is not None
+
+    def stem(self, key: str) -> str:
+        """The key without its tarball extension: `b/h/snap.tgz` -> `b/h/snap`."""
+        ext = self.extension_of(key)
+        if ext is None:
+            raise ValueError(f"{key!r} is not a tarball")
+        return key[: -len(ext)]
+
+    def last_key_for_stem(self, stem: str) -> str:
+        """The greatest key, in S3 order, that a tarball with this stem can have.
+
+        Lower-case letters sort after upper-case ones, so the lower-case spelling of the
+        greatest extension bounds every spelling of every extension.
+        """
+        return stem + max(self._longest_first)
