@@ -1,0 +1,81 @@
+"""Reads S3 "Object Created" events in both shapes, decoding each key exactly once.
+
+- EventBridge (`detail-type: Object Created`, source `aws.s3`): `detail.object.key` is the raw key.
+  Powertools' `S3EventBridgeNotificationObject.key` applies unquote_plus anyway, which would turn a
+  literal '+' into a space, so the raw field is read instead.
+- Classic notifications (`Records`, from S3 -> Lambda/SNS/SQS): `s3.object.key` is URL-encoded with
+  '+' for a space. Powertools' `S3Object.key` returns it as is, so it is decoded here with unquote_plus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes import S3Event, S3EventBridgeNotificationEvent
+
+from .domain.check import NewObject
+
+
+class MalformedEventError(ValueError):
+    """Not an S3 Object Created event this function understands; the invocation fails loudly."""
+
+
+def created_objects(event: Mapping[str, Any]) -> list[NewObject]:
+    try:
+        if "Records" in event:
+            return _from_records(event)
+        if event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created":
+            return [_from_eventbridge(event)]
+        if event.get("Event") == "s3:TestEvent":
+            return []  # S3 sends this once when a notification is configured
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise MalformedEventError(f"malformed S3 event: {type(e).__name__}: {e}") from e
+    raise MalformedEventError(f"not an S3 Object Created event (top-level keys: {sorted(event)[:8]})")
+
+
+def _from_eventbridge(event: Mapping[str, Any]) -> NewObject:
+    parsed = S3EventBridgeNotificationEvent(dict(event))
+    obj = parsed.detail.object
+    return NewObject(
+        bucket=_required(parsed.detail.bucket.name, "detail.bucket.name"),
+        key=_required(obj["key"], "detail.object.key"),
+        etag=str(obj.get("etag") or ""),
+        size=int(obj.get("size") or 0),
+        event_time=_time(parsed.time),
+    )
+
+
+def _from_records(event: Mapping[str, Any]) -> list[NewObject]:
+    created = []
+    for record in S3Event(dict(event)).records:
+        if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith(
+            "ObjectCreated"
+        ):
+            continue
+        s3 = record.s3
+        created.append(
+            NewObject(
+                bucket=_required(s3.bucket.name, "s3.bucket.name"),
+                key=unquote_plus(_required(s3.get_object.key, "s3.object.key")),
+                etag=str(s3.get_object.get("eTag") or ""),
+                size=int(s3.get_object.get("size") or 0),
+                event_time=_time(record.event_time),
+            )
+        )
+    return created
+
+
+def _required(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} is missing or empty")
+    return value
+
+
+def _time(value: str) -> datetime:
+    when = datetime.fromisoformat(value)
+    if when.tzinfo is None:
+        raise ValueError(f"event time {value!r} has no time zone")
+    return when

@@ -1,0 +1,1 @@
+"""Lambda entry points: parse the event, build from Config, call the domain, return."""
