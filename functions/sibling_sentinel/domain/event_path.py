@@ -184,7 +184,7 @@ def alert_text(msg: CheckMessage, verdict: TarballVerdict) -> tuple[str, str]:
     subject = subject.encode("ascii", "replace").decode("ascii")[:SUBJECT_MAX]
     lines = [
         f"Backup tarball: s3://{msg.bucket}/{msg.key}",
-        f"Verdict: {verdict.verdict.value} (checked {msg.attempt} times; deadline {msg.deadline.isoformat()})",
+        f"Verdict: {verdict.verdict.value} (attempt {msg.attempt}; deadline {msg.deadline.isoformat()})",
         "",
     ]
     for r in verdict.not_ok:
