@@ -44,3 +44,67 @@ class FakeClock:
         current = self.now
         self.now += self.step
         return current
+
+
+class FakeQueue:
+    def __init__(self, fail_times: int = 0) -> None:
+        self.sent: list[tuple[object, int]] = []
+        self.fail_times = fail_times
+
+    def send(self, messages: Sequence[object], delay_s: int) -> None:
+        if self.fail_times:
+            self.fail_times -= 1
+            from sibling_sentinel.adapters.sqs import UnsentMessagesError
+
+            raise UnsentMessagesError(f"{len(messages)} checks not queued")
+        self.sent += [(m, delay_s) for m in messages]
+
+
+class FakeBus:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, object]]] = []
+
+    def put(self, detail_type: str, detail: dict[str, object]) -> None:
+        self.events.append((detail_type, detail))
+
+
+class FakeNotifier:
+    def __init__(self) -> None:
+        self.alerts: list[tuple[str, str]] = []
+
+    def publish(self, subject: str, message: str) -> None:
+        self.alerts.append((subject, message))
+
+
+class FakeCounter:
+    def __init__(self) -> None:
+        self.values: list[tuple[str, float]] = []
+
+    def count(self, name: str, value: float = 1) -> None:
+        self.values.append((name, value))
+
+    def seconds(self, name: str, value: float) -> None:
+        self.values.append((name, value))
+
+    def names(self) -> list[str]:
+        return [n for n, _ in self.values]
+
+
+class FakeLog:
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, dict[str, object]]] = []
+
+    def _add(self, level: str, msg: str, extra: dict[str, object] | None = None) -> None:
+        self.lines.append((level, msg, extra or {}))
+
+    def info(self, msg: str, *args: object, extra: dict[str, object] | None = None) -> None:
+        self._add("info", msg, extra)
+
+    def debug(self, msg: str, *args: object, extra: dict[str, object] | None = None) -> None:
+        self._add("debug", msg, extra)
+
+    def warning(self, msg: str, *args: object, extra: dict[str, object] | None = None) -> None:
+        self._add("warning", msg, extra)
+
+    def error(self, msg: str, *args: object, extra: dict[str, object] | None = None) -> None:
+        self._add("error", msg, extra)

@@ -195,8 +195,8 @@ def alert_text(msg: CheckMessage, verdict: TarballVerdict) -> tuple[str, str]:
         "What to do next:",
         "  1. Look at the backup job that wrote this tarball: did its listing step run, and did it fail?",
         f"  2. Confirm: sibling-sentinel check s3://{msg.bucket}/{msg.key}",
-        f"  3. Recreate the listing: tar -tf <tarball> > listing && aws s3 cp listing "
-        f"'s3://{msg.bucket}/{verdict.results[0].sibling_key}'",
+        "  3. Recreate the sibling from the tarball (a listing is `tar -tf <tarball>`) and upload it "
+        "to the expected key above.",
         "  4. The nightly sweep keeps reporting this tarball until its siblings are fixed.",
         f"check_id: {msg.check_id}",
     ]

@@ -1,0 +1,323 @@
+"""The S3 adapter against moto's in-process S3: paging, odd keys, and botocore failures mapped to ours.
+
+Failures are injected with a `before-send` hook that answers in place of S3, so they go through
+botocore's real error parsing and retry logic (a Stubber would bypass both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+from moto import mock_aws
+
+from sibling_sentinel.adapters.errors import translate
+from sibling_sentinel.adapters.s3 import S3Lister, S3Objects
+from sibling_sentinel.config import Config
+from sibling_sentinel.demo import backdate
+from sibling_sentinel.domain.report import Report
+from sibling_sentinel.domain.sweep import Sweep
+from sibling_sentinel.errors import (
+    AccessDeniedError,
+    BucketNotFoundError,
+    StorageError,
+    ThrottledError,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+BUCKET = "adapter-test"
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+# Standard-mode retries, kept few; in a botocore Config `max_attempts` counts the retries after the first try.
+FEW_RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 2})
+
+ODD_KEYS = (
+    "backups/odd/db dump v2.tar",
+    "backups/odd/a+b.tar",
+    "backups/odd/100%.tar",
+    "backups/odd/literal%2Bplus.tar",
+    "backups/odd/%%2B+ %20.tar",
+    "backups/odd/résumé.tar.gz",
+    "backups/odd/日本語のバックアップ.tar",
+    "backups/odd/emoji-\U0001f600.tar",
+    "backups/odd/notes & <markup> \"quoted\" 'single'.tar",
+    "backups/odd/" + "k" * (1024 - len("backups/odd/") - len(".tar")) + ".tar",  # S3's longest: 1,024 bytes
+)
+
+
+@pytest.fixture
+def s3() -> Iterator[S3Client]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1", config=FEW_RETRIES)
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+class _Body:
+    """The raw body botocore reads an `AWSResponse` from."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **kwargs: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+def answer_with(
+    client: S3Client,
+    operation: str,
+    status: int,
+    code: str = "",
+    when: Callable[[int, str], bool] = lambda attempt, url: True,
+) -> list[str]:
+    """Answer `operation` with an S3 error while `when(attempt, url)` holds; else fall through to moto.
+
+    Returns the URL of every request the hook saw, attempts and retries included.
+    """
+    body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode() if code else b""
+    seen: list[str] = []
+
+    def hook(request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
+        seen.append(request.url)
+        if when(len(seen), request.url):
+            return AWSResponse(request.url, status, {}, _Body(body))
+        return None
+
+    client.meta.events.register_first(f"before-send.s3.{operation}", hook)
+    return seen
+
+
+def put(client: S3Client, key: str, body: bytes = b"x") -> None:
+    client.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+
+def listed_keys(client: S3Client, prefix: str, page_size: int = 1000) -> list[str]:
+    return [o.key for page in S3Lister(client, page_size=page_size).pages(BUCKET, prefix) for o in page]
+
+
+# -- listing ---------------------------------------------------------------------------------------------
+
+
+def test_lister_pages_through_more_than_1000_keys_in_key_order_with_their_metadata(s3: S3Client) -> None:
+    # given 2,500 keys under the prefix, uploaded out of order, each with its own size and age
+    keys = [f"backups/host-{i % 7}/{i:05d}.tar" for i in range(2500)]
+    bodies = {key: b"x" * (i % 17) for i, key in enumerate(keys)}
+    ages = {key: i for i, key in enumerate(keys)}
+    shuffled = list(keys)
+    random.Random(20261122).shuffle(shuffled)
+    for key in shuffled:
+        put(s3, key, bodies[key])
+    backdate(BUCKET, ages, NOW)
+
+    # when the prefix is listed a thousand keys a page
+    pages = list(S3Lister(s3, page_size=1000).pages(BUCKET, "backups/"))
+
+    # then every key comes back once, in S3 key order, over three pages, with its size, etag and time
+    assert [len(page) for page in pages] == [1000, 1000, 500]
+    listed = [o for page in pages for o in page]
+    assert [o.key for o in listed] == sorted(keys)
+    for o in listed:
+        assert o.size == len(bodies[o.key])
+        assert o.etag == hashlib.md5(bodies[o.key], usedforsecurity=False).hexdigest()
+        assert o.last_modified == NOW - timedelta(seconds=ages[o.key])
+
+
+def test_lister_lists_only_keys_under_the_prefix_folder(s3: S3Client) -> None:
+    # given keys in the prefix folder and in a sibling folder that shares its first letters
+    put(s3, "backups/alpha/a.tar")
+    put(s3, "backups/beta/b.tar")
+    put(s3, "backups-old/alpha/old.tar")
+    put(s3, "backups-old/beta/older.tar")
+
+    # when the `backups/` prefix is listed
+    keys = listed_keys(s3, "backups/")
+
+    # then nothing from `backups-old/` is listed
+    assert keys == ["backups/alpha/a.tar", "backups/beta/b.tar"]
+
+
+def test_lister_returns_one_empty_page_for_an_empty_prefix(s3: S3Client) -> None:
+    # given a bucket with nothing under the prefix
+    put(s3, "elsewhere/a.tar")
+
+    # when the prefix is listed
+    pages = list(S3Lister(s3).pages(BUCKET, "backups/"))
+
+    # then no objects come back
+    assert [o for page in pages for o in page] == []
+
+
+# -- odd keys --------------------------------------------------------------------------------------------
+
+
+def test_odd_keys_round_trip_through_the_lister_unchanged(s3: S3Client) -> None:
+    # given keys with spaces, '+', '%', a literal '%2B', unicode, markup and 1,024 bytes
+    for key in ODD_KEYS:
+        put(s3, key)
+
+    # when the folder is listed, two keys a page so continuation tokens are exercised too
+    keys = listed_keys(s3, "backups/odd/", page_size=2)
+
+    # then every key comes back exactly as it was written, in S3's byte order
+    assert keys == sorted(ODD_KEYS, key=lambda k: k.encode())
+
+
+@pytest.mark.parametrize("key", ODD_KEYS, ids=lambda k: k[len("backups/odd/") :][:24])
+def test_odd_keys_round_trip_through_head(s3: S3Client, key: str) -> None:
+    # given an object whose key needs escaping in a URL
+    body = b"y" * 42
+    put(s3, key, body)
+
+    # when it is read with HEAD
+    found = S3Objects(s3).head(BUCKET, key)
+
+    # then it is found under the same key with its size and etag
+    assert found is not None
+    assert (found.key, found.size) == (key, 42)
+    assert found.etag == hashlib.md5(body, usedforsecurity=False).hexdigest()
+
+
+# -- errors ----------------------------------------------------------------------------------------------
+
+
+def test_listing_a_bucket_that_does_not_exist_is_bucket_not_found(s3: S3Client) -> None:
+    # given a bucket name nobody created
+    lister = S3Lister(s3)
+
+    # when it is listed
+    with pytest.raises(BucketNotFoundError) as caught:
+        list(lister.pages("no-such-bucket", "backups/"))
+
+    # then the error names the bucket and the cause on one line
+    assert "s3://no-such-bucket/backups/" in str(caught.value)
+    assert "NoSuchBucket" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_access_denied_on_listing_is_access_denied(s3: S3Client) -> None:
+    # given S3 refuses the listing with a 403
+    put(s3, "backups/a.tar")
+    answer_with(s3, "ListObjectsV2", 403, "AccessDenied")
+
+    # when the prefix is listed
+    with pytest.raises(AccessDeniedError) as caught:
+        list(S3Lister(s3).pages(BUCKET, "backups/"))
+
+    # then the error says what was denied and where to look
+    assert "AccessDenied" in str(caught.value)
+    assert f"s3://{BUCKET}/backups/" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_throttling_that_outlasts_the_retries_is_throttled(s3: S3Client) -> None:
+    # given S3 answers every listing request with 503 SlowDown
+    put(s3, "backups/a.tar")
+    seen = answer_with(s3, "ListObjectsV2", 503, "SlowDown")
+
+    # when the prefix is listed with a client allowed a few retries
+    with pytest.raises(ThrottledError) as caught:
+        list(S3Lister(s3).pages(BUCKET, "backups/"))
+
+    # then botocore retried before giving up, and the error says so
+    assert len(seen) > 1
+    assert len(set(seen)) == 1  # the same request, retried
+    assert "SlowDown" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_throttling_that_stops_within_the_retries_is_not_an_error(s3: S3Client) -> None:
+    # given S3 throttles the first listing request only
+    put(s3, "backups/a.tar")
+    put(s3, "backups/b.tar")
+    seen = answer_with(s3, "ListObjectsV2", 503, "SlowDown", when=lambda attempt, url: attempt == 1)
+
+    # when the prefix is listed
+    keys = listed_keys(s3, "backups/")
+
+    # then the retry got the whole listing
+    assert len(seen) == 2
+    assert keys == ["backups/a.tar", "backups/b.tar"]
+
+
+def test_head_forbidden_is_access_denied_never_absent(s3: S3Client) -> None:
+    # given S3 answers HEAD with a bodiless 403, as it does when the caller lacks s3:GetObject
+    put(s3, "backups/a.tar")
+    answer_with(s3, "HeadObject", 403)
+
+    # when the object is read with HEAD
+    with pytest.raises(AccessDeniedError) as caught:
+        S3Objects(s3).head(BUCKET, "backups/a.tar")
+
+    # then it is an error naming the object, not a missing object
+    assert f"s3://{BUCKET}/backups/a.tar" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_head_not_found_is_absent(s3: S3Client) -> None:
+    # given a bucket without the key
+    put(s3, "backups/a.tar")
+
+    # when the missing key is read with HEAD
+    found = S3Objects(s3).head(BUCKET, "backups/a.tar.list.txt")
+
+    # then it is reported as absent
+    assert found is None
+
+
+def test_missing_credentials_translate_to_access_denied_on_one_line() -> None:
+    # given botocore found no credentials
+    error = NoCredentialsError()
+
+    # when it is translated
+    translated = translate(error, "listing s3://b/backups/")
+
+    # then it is an access error that says what could not be done and why
+    assert isinstance(translated, AccessDeniedError)
+    assert str(translated) == "listing s3://b/backups/: no AWS credentials found"
+
+
+def test_an_unreachable_endpoint_translates_to_a_storage_error_on_one_line() -> None:
+    # given botocore could not connect to the endpoint
+    error = EndpointConnectionError(endpoint_url="http://127.0.0.1:9/demo-backups")
+
+    # when it is translated
+    translated = translate(error, "listing s3://demo-backups/backups/")
+
+    # then it is a storage error naming the endpoint, on one line
+    assert type(translated) is StorageError
+    assert str(translated).startswith("listing s3://demo-backups/backups/: ")
+    assert "http://127.0.0.1:9/demo-backups" in str(translated)
+    assert "\n" not in str(translated)
+
+
+# -- a failure part-way through a sweep ------------------------------------------------------------------
+
+
+def test_a_listing_failure_after_the_first_page_ends_the_sweep_without_a_report(s3: S3Client) -> None:
+    # given five objects listed two a page, and S3 refusing every request for a later page
+    for name in ("a", "b", "c", "d", "e"):
+        put(s3, f"backups/host/{name}.tar")
+    answer_with(
+        s3, "ListObjectsV2", 403, "AccessDenied", when=lambda attempt, url: "continuation-token" in url
+    )
+    sweep = Sweep(S3Lister(s3, page_size=2), Config().policy(), 0, 1, clock=lambda: NOW)
+    pages_seen: list[int] = []
+
+    def progress(page: int, report: Report) -> None:
+        pages_seen.append(page)
+
+    # when the prefix is swept
+    with pytest.raises(AccessDeniedError):
+        sweep.run(BUCKET, "backups/", progress=progress)
+
+    # then the first page was judged, and the failure on the second raised instead of a partial report
+    assert pages_seen == [1]

@@ -1,0 +1,71 @@
+import pytest
+
+from sibling_sentinel.config import Config
+from sibling_sentinel.errors import ConfigError
+
+
+def test_defaults_without_environment() -> None:
+    config = Config.from_env({})
+    assert config.min_listing_bytes == 64
+    assert config.grace_seconds == 7200
+    assert config.threshold == 0
+    assert config.group_depth == 1
+    assert ".tar.zst" in config.tarball_extensions
+
+
+def test_environment_is_read_into_typed_fields() -> None:
+    # given the variables template.yaml sets
+    env = {
+        "BACKUP_BUCKET": "b", "BACKUP_PREFIX": "backups", "MIN_LISTING_BYTES": "128", "GRACE_SECONDS": "60",
+        "PROBLEM_THRESHOLD": "3", "CHECK_DELAY_SECONDS": "900", "TARBALL_EXTENSIONS": ".tar, .dump",
+    }
+    # when read
+    config = Config.from_env(env)
+    # then each is typed, and the prefix is a folder
+    assert (config.bucket, config.prefix) == ("b", "backups/")
+    assert config.min_listing_bytes == 128
+    assert config.grace_seconds == 60
+    assert config.threshold == 3
+    assert config.check_delay_seconds == 900
+    assert config.tarball_extensions == (".tar", ".dump")
+
+
+def test_flags_beat_environment_and_unset_flags_keep_it() -> None:
+    config = Config.from_env({"PROBLEM_THRESHOLD": "3", "GRACE_SECONDS": "60"})
+    overridden = config.with_overrides(threshold=10, grace_seconds=None)
+    assert overridden.threshold == 10
+    assert overridden.grace_seconds == 60
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"PROBLEM_THRESHOLD": "abc"}, "PROBLEM_THRESHOLD"),
+        ({"MIN_LISTING_BYTES": "-1"}, "MIN_LISTING_BYTES"),
+        ({"CHECK_DELAY_SECONDS": "901"}, "CHECK_DELAY_SECONDS"),
+        ({"SWEEP_CONCURRENCY": "0"}, "SWEEP_CONCURRENCY"),
+        ({"TARBALL_EXTENSIONS": "tar"}, "TARBALL_EXTENSIONS"),
+    ],
+)
+def test_bad_values_fail_with_the_variable_name(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        Config.from_env(env)
+
+
+def test_require_names_the_missing_variable() -> None:
+    with pytest.raises(ConfigError, match="CHECK_QUEUE_URL"):
+        Config.from_env({}).require("check_queue_url")
+    Config.from_env({"CHECK_QUEUE_URL": "q"}).require("check_queue_url")
+
+
+def test_prefix_is_treated_as_a_folder() -> None:
+    assert Config(prefix="backups").prefix == "backups/"
+    assert Config(prefix="/backups/").prefix == "backups/"
+    assert Config(prefix="").prefix == ""
+
+
+def test_policy_carries_the_configured_listing_rule_and_grace() -> None:
+    policy = Config(min_listing_bytes=10, grace_seconds=5).policy()
+    assert policy.rules[0].min_bytes == 10
+    assert policy.grace_s == 5
+    assert Config().policy(grace_seconds=0).grace_s == 0

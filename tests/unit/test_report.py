@@ -1,0 +1,121 @@
+import json
+
+from fakes import NOW, obj
+
+from sibling_sentinel.domain.reconcile import reconcile
+from sibling_sentinel.domain.report import TOP_GROUP, Report, group_of
+from sibling_sentinel.domain.rules import listing_rule
+from sibling_sentinel.domain.tarballs import TarballNaming
+from sibling_sentinel.domain.verdicts import Policy
+
+POLICY = Policy(TarballNaming(), (listing_rule(),), grace_s=7200)
+DAY = 86400
+
+
+def build(objects: list, threshold: int = 0, depth: int = 1) -> Report:
+    report = Report("bkt", "backups/", threshold, depth, started_at=NOW)
+    for outcome in reconcile([sorted(objects, key=lambda o: o.key)], POLICY, NOW):
+        report.add(outcome)
+    report.objects_listed = len(objects)
+    return report
+
+
+FLEET = [
+    obj("backups/h1/old.tar", age_s=3 * DAY),
+    obj("backups/h1/old.tar.list.txt", 100, age_s=3 * DAY),
+    obj("backups/h1/new.tar", age_s=DAY),  # missing
+    obj("backups/h1/newest.tar", age_s=60),  # pending
+    obj("backups/h2/a.tar", age_s=DAY),
+    obj("backups/h2/a.tar.list.txt", 10, age_s=DAY),  # undersized
+    obj("backups/h2/gone.tar.list.txt", 100),  # orphan
+    obj("backups/loose.tar", age_s=DAY),
+    obj("backups/loose.tar.list.txt", 100, age_s=DAY),
+]
+
+
+def test_json_report_has_every_field_of_the_contract() -> None:
+    # given a sweep over a small fleet
+    report = json.loads(build(FLEET).to_json())
+    # then the JSON carries DESIGN.md's fields with the right values
+    assert report["bucket"] == "bkt"
+    assert report["prefix"] == "backups/"
+    assert report["objects_listed"] == len(FLEET)
+    assert report["counts"] == {
+        "tarballs": 5, "ok": 2, "pending": 1, "missing": 1, "undersized": 1, "stale": 0, "invalid": 0,
+        "orphan": 1,
+    }
+    assert report["problems"] == 2
+    assert report["threshold"] == 0
+    assert report["breach"] is True
+    assert report["coverage"] == 0.5  # 2 ok of the 4 tarballs that are not pending
+    assert "duration_s" in report
+    assert set(report["groups"]) == {"h1", "h2", TOP_GROUP}
+
+
+def test_findings_list_every_tarball_that_is_not_ok_and_every_orphan() -> None:
+    findings = json.loads(build(FLEET).to_json())["findings"]
+    # then only the four non-ok keys appear, each with its sibling, verdict, size and time
+    assert [(f["key"], f["verdict"]) for f in findings] == [
+        ("backups/h1/new.tar", "missing"),
+        ("backups/h1/newest.tar", "pending"),
+        ("backups/h2/a.tar", "undersized"),
+        ("backups/h2/gone.tar.list.txt", "orphan"),
+    ]
+    undersized = findings[2]
+    assert undersized["sibling"] == "backups/h2/a.tar.list.txt"
+    assert undersized["sibling_size"] == 10
+    assert undersized["size"] == 1000
+    assert undersized["last_modified"].endswith("Z")
+    assert findings[3]["sibling"] == "backups/h2/gone.tar"
+
+
+def test_groups_give_the_newest_complete_backup_per_host() -> None:
+    groups = json.loads(build(FLEET).to_json())["groups"]
+    # given host h1 whose two newest tarballs lack a listing
+    # then its newest tarball is recent but its newest complete backup is three days old
+    assert groups["h1"]["newest_tarball"]["key"] == "backups/h1/newest.tar"
+    assert groups["h1"]["newest_complete"]["key"] == "backups/h1/old.tar"
+    assert groups["h1"]["counts"]["tarballs"] == 3
+    assert groups["h1"]["problems"] == 1
+    # and h2 has no complete backup at all
+    assert groups["h2"]["newest_complete"] is None
+
+
+def test_problems_at_the_threshold_are_not_a_breach() -> None:
+    assert build(FLEET, threshold=2).breach is False
+    assert build(FLEET, threshold=1).breach is True
+
+
+def test_coverage_of_a_sweep_with_nothing_judged_is_one() -> None:
+    report = build([obj("backups/h/young.tar", age_s=5)])
+    assert report.coverage == 1.0
+    assert report.problems == 0
+
+
+def test_group_is_the_folder_at_the_configured_depth() -> None:
+    assert group_of("backups/h1/x.tar", "backups/", 1) == "h1"
+    assert group_of("backups/dc1/h1/x.tar", "backups/", 2) == "dc1/h1"
+    assert group_of("backups/dc1/x.tar", "backups/", 2) == TOP_GROUP
+    assert group_of("backups/x.tar", "backups/", 1) == TOP_GROUP
+    assert group_of("backups/h1/x.tar", "backups/", 0) == TOP_GROUP
+
+
+def test_text_report_shows_summary_findings_and_groups() -> None:
+    text = build(FLEET).to_text()
+    assert "problems 2 (threshold 0): BREACH" in text
+    assert "missing     backups/h1/new.tar" in text
+    assert "-> backups/h1/new.tar.list.txt: no listing sibling" in text
+    assert "GROUPS" in text
+    assert "NONE" in text  # h2 has no complete backup
+
+
+def test_text_report_warns_when_the_prefix_holds_no_tarballs() -> None:
+    text = build([]).to_text()
+    assert "no tarballs under this prefix" in text
+    assert "within threshold" in text
+
+
+def test_json_keeps_unicode_and_markup_verbatim() -> None:
+    key = "backups/h/résumé & <notes>.tar"
+    report = build([obj(key)]).to_json()
+    assert json.loads(report)["findings"][0]["key"] == key
