@@ -13,3 +13,4 @@ def _aws_test_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sibling-sentinel")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "SiblingSentinel")
     monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # retries are exercised, without long real backoff

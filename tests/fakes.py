@@ -10,7 +10,9 @@ from sibling_sentinel.domain.objects import ListedObject
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-def obj(key: str, size: int = 1000, age_s: float = 86400, now: datetime = NOW, etag: str = "e") -> ListedObject:
+def obj(
+    key: str, size: int = 1000, age_s: float = 86400, now: datetime = NOW, etag: str = "e"
+) -> ListedObject:
     return ListedObject(key, size, now - timedelta(seconds=age_s), etag)
 
 

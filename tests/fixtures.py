@@ -15,8 +15,9 @@ def event(name: str) -> dict[str, Any]:
     return copy.deepcopy(loaded)
 
 
-def eventbridge_created(bucket: str, key: str, etag: str = "e1", size: int = 5000,
-                        time: str = "2026-11-22T12:00:00Z") -> dict[str, Any]:
+def eventbridge_created(
+    bucket: str, key: str, etag: str = "e1", size: int = 5000, time: str = "2026-11-22T12:00:00Z"
+) -> dict[str, Any]:
     e = event("eventbridge-object-created.json")
     e["detail"]["bucket"]["name"] = bucket
     e["detail"]["object"].update(key=key, etag=etag, size=size)
@@ -24,8 +25,9 @@ def eventbridge_created(bucket: str, key: str, etag: str = "e1", size: int = 500
     return e
 
 
-def records_created(bucket: str, encoded_keys: list[str], etag: str = "e1",
-                    time: str = "2026-11-22T12:00:00.000Z") -> dict[str, Any]:
+def records_created(
+    bucket: str, encoded_keys: list[str], etag: str = "e1", time: str = "2026-11-22T12:00:00.000Z"
+) -> dict[str, Any]:
     template = event("s3-records-object-created.json")["Records"][0]
     records = []
     for key in encoded_keys:

@@ -106,11 +106,11 @@ def _progress(stream: TextIO) -> Any:
 def run_sweep(
     config: Config, bucket: str, prefix: str, out: TextIO, err: TextIO, fmt: str, report_path: Path | None
 ) -> int:
-    from .adapters.aws import client
     from .adapters.s3 import S3Lister
+    from .wiring import aws_client
 
     sweep = Sweep(
-        S3Lister(client("s3", config.endpoint_url)),
+        S3Lister(aws_client(config, "s3")),
         config.policy(),
         config.threshold,
         config.group_depth,
@@ -128,11 +128,11 @@ def run_sweep(
 
 
 def run_check(config: Config, bucket: str, key: str, out: TextIO, fmt: str) -> int:
-    from .adapters.aws import client
     from .adapters.s3 import S3Objects
+    from .wiring import aws_client
 
     result = check_tarball(
-        S3Objects(client("s3", config.endpoint_url)), bucket, key, config.policy(), datetime.now(UTC)
+        S3Objects(aws_client(config, "s3")), bucket, key, config.policy(), datetime.now(UTC)
     )
     findings = findings_of(result)
     breach = int(result.verdict.is_problem) > config.threshold

@@ -34,6 +34,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "report_bucket": ("REPORT_BUCKET", ""),
     "report_prefix": ("REPORT_PREFIX", ""),
     "endpoint_url": ("", "--endpoint-url"),
+    "aws_max_attempts": ("AWS_MAX_ATTEMPTS", ""),
 }
 
 
@@ -61,6 +62,7 @@ class Config:
     report_bucket: str = ""
     report_prefix: str = "sibling-sentinel/reports/"
     endpoint_url: str | None = None
+    aws_max_attempts: int = 8
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefix", as_folder(self.prefix))
@@ -74,6 +76,10 @@ class Config:
         ):
             if getattr(self, field) < 0:
                 raise ConfigError(f"{_name(field)} must be 0 or more, got {getattr(self, field)}")
+        if not 1 <= self.aws_max_attempts <= 20:
+            raise ConfigError(
+                f"{_name('aws_max_attempts')} must be between 1 and 20, got {self.aws_max_attempts}"
+            )
         if not 1 <= self.concurrency <= 64:
             raise ConfigError(f"{_name('concurrency')} must be between 1 and 64, got {self.concurrency}")
         if not 0 <= self.check_delay_seconds <= SQS_MAX_DELAY_S:

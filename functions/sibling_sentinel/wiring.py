@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
@@ -18,6 +19,10 @@ from .domain.event_path import Checker, Intake
 from .observability import EmfCounter
 
 
+def aws_client(config: Config, service: str) -> Any:
+    return client(service, config.endpoint_url, config.aws_max_attempts)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -25,7 +30,7 @@ def utc_now() -> datetime:
 @functools.cache
 def intake(config: Config, logger: Logger) -> Intake:
     config.require("check_queue_url")
-    queue = SqsCheckQueue(client("sqs", config.endpoint_url), config.check_queue_url)
+    queue = SqsCheckQueue(aws_client(config, "sqs"), config.check_queue_url)
     return Intake(
         queue,
         config.policy(),
@@ -41,15 +46,15 @@ def checker(config: Config, logger: Logger, metrics: Metrics) -> tuple[Checker, 
     """The check judges with no grace period: the message's deadline is this path's grace."""
     config.require("check_queue_url", "alert_topic_arn", "idempotency_table")
     once, idempotency = once_per_step(
-        client("dynamodb", config.endpoint_url),
+        aws_client(config, "dynamodb"),
         config.idempotency_table,
         keep_s=config.check_deadline_seconds + 24 * 3600,
     )
     service = Checker(
-        store=S3Objects(client("s3", config.endpoint_url)),
-        queue=SqsCheckQueue(client("sqs", config.endpoint_url), config.check_queue_url),
-        bus=DefaultBus(client("events", config.endpoint_url)),
-        notifier=SnsNotifier(client("sns", config.endpoint_url), config.alert_topic_arn),
+        store=S3Objects(aws_client(config, "s3")),
+        queue=SqsCheckQueue(aws_client(config, "sqs"), config.check_queue_url),
+        bus=DefaultBus(aws_client(config, "events")),
+        notifier=SnsNotifier(aws_client(config, "sns"), config.alert_topic_arn),
         metrics=EmfCounter(metrics),
         policy=config.policy(grace_seconds=0),
         clock=utc_now,

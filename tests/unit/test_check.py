@@ -2,7 +2,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fakes import obj
 
 from sibling_sentinel.config import Config
 from sibling_sentinel.domain.check import (
@@ -15,6 +14,8 @@ from sibling_sentinel.domain.check import (
     check_id_of,
     decide,
 )
+
+from fakes import obj
 
 EVENT_TIME = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 KEY = "backups/h/a b+c.tar.zst"
@@ -33,14 +34,27 @@ def at(seconds_after_event: float) -> datetime:
 
 def judged(listing_size: int | None, now: datetime):  # type: ignore[no-untyped-def]
     tarball = obj(KEY, age_s=3600, now=EVENT_TIME, etag="etag1")
-    siblings = {} if listing_size is None else {KEY + ".list.txt": obj(KEY + ".list.txt", listing_size, 3000,
-                                                                       now=EVENT_TIME)}
+    siblings = (
+        {}
+        if listing_size is None
+        else {KEY + ".list.txt": obj(KEY + ".list.txt", listing_size, 3000, now=EVENT_TIME)}
+    )
     return tarball, POLICY.judge(tarball, siblings, now)
 
 
 def test_message_body_is_versioned_json_with_every_field() -> None:
     body = json.loads(message().to_json())
-    assert set(body) == {"v", "bucket", "key", "etag", "size", "event_time", "attempt", "deadline", "check_id"}
+    assert set(body) == {
+        "v",
+        "bucket",
+        "key",
+        "etag",
+        "size",
+        "event_time",
+        "attempt",
+        "deadline",
+        "check_id",
+    }
     assert body["v"] == 1
     assert body["attempt"] == 1
     assert body["key"] == KEY
@@ -127,7 +141,7 @@ def test_attempt_cap_ends_the_loop_even_before_the_deadline() -> None:
 
 
 def test_gone_or_rewritten_tarball_is_superseded() -> None:
-    tarball, verdict = judged(None, at(10))
+    _tarball, verdict = judged(None, at(10))
     assert decide(message(), None, None, at(10)).step is Step.SUPERSEDED
     rewritten = obj(KEY, etag="etag2", now=EVENT_TIME)
     assert decide(message(), rewritten, verdict, at(10)).step is Step.SUPERSEDED

@@ -16,8 +16,13 @@ def test_defaults_without_environment() -> None:
 def test_environment_is_read_into_typed_fields() -> None:
     # given the variables template.yaml sets
     env = {
-        "BACKUP_BUCKET": "b", "BACKUP_PREFIX": "backups", "MIN_LISTING_BYTES": "128", "GRACE_SECONDS": "60",
-        "PROBLEM_THRESHOLD": "3", "CHECK_DELAY_SECONDS": "900", "TARBALL_EXTENSIONS": ".tar, .dump",
+        "BACKUP_BUCKET": "b",
+        "BACKUP_PREFIX": "backups",
+        "MIN_LISTING_BYTES": "128",
+        "GRACE_SECONDS": "60",
+        "PROBLEM_THRESHOLD": "3",
+        "CHECK_DELAY_SECONDS": "900",
+        "TARBALL_EXTENSIONS": ".tar, .dump",
     }
     # when read
     config = Config.from_env(env)

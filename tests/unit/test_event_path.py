@@ -2,13 +2,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fakes import FakeBucket, FakeBus, FakeClock, FakeCounter, FakeLog, FakeNotifier, FakeQueue, obj
 
 from sibling_sentinel.adapters.sqs import UnsentMessagesError
 from sibling_sentinel.config import Config
 from sibling_sentinel.domain.check import CheckMessage, MalformedMessageError, NewObject
 from sibling_sentinel.domain.event_path import CHECK_FAILED, Checker, Intake, alert_text
 from sibling_sentinel.errors import ThrottledError
+
+from fakes import FakeBucket, FakeBus, FakeClock, FakeCounter, FakeLog, FakeNotifier, FakeQueue, obj
 
 EVENT_TIME = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 KEY = "backups/h/résumé & <x>.tar.zst"
@@ -30,8 +31,16 @@ class Rig:
         self.bucket = FakeBucket(objects)
         self.queue, self.bus, self.notifier = FakeQueue(), FakeBus(), FakeNotifier()
         self.metrics, self.log, self.clock = FakeCounter(), FakeLog(), FakeClock(now)
-        self.checker = Checker(self.bucket, self.queue, self.bus, self.notifier, self.metrics,
-                               Config().policy(grace_seconds=0), self.clock, self.log)
+        self.checker = Checker(
+            self.bucket,
+            self.queue,
+            self.bus,
+            self.notifier,
+            self.metrics,
+            Config().policy(grace_seconds=0),
+            self.clock,
+            self.log,
+        )
 
     def run(self, m: CheckMessage) -> str:
         return self.checker.handle_body(m.to_json())
@@ -48,8 +57,12 @@ def tarball(etag: str = "e1") -> object:
 def test_intake_queues_one_delayed_message_per_tarball() -> None:
     # given an event with two tarballs, a listing, and a key outside the prefix
     queue, log = FakeQueue(), FakeLog()
-    created = [new("backups/h/a.tar"), new("backups/h/a.tar.list.txt"), new("backups-old/h/b.tar"),
-               new("backups/h/b.tgz")]
+    created = [
+        new("backups/h/a.tar"),
+        new("backups/h/a.tar.list.txt"),
+        new("backups-old/h/b.tar"),
+        new("backups/h/b.tgz"),
+    ]
     # when accepted
     result = intake(queue, log).accept(created)
     # then only the two tarballs are queued, with the configured delay, and the others are skipped (debug log)
@@ -107,7 +120,8 @@ def test_checker_alerts_once_at_the_deadline() -> None:
     assert detail["verdict"] == "missing"
     assert detail["siblings"][0]["sibling"] == LISTING
     ((subject, text),) = rig.notifier.alerts
-    assert subject.isascii() and len(subject) <= 100
+    assert subject.isascii()
+    assert len(subject) <= 100
     assert f"s3://bkt/{KEY}" in text
     assert f"Expected sibling: s3://bkt/{LISTING}" in text
     assert "What to do next" in text

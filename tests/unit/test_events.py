@@ -2,9 +2,10 @@ from datetime import UTC, datetime
 from urllib.parse import quote_plus
 
 import pytest
-from fixtures import event, eventbridge_created, records_created
 
 from sibling_sentinel.events import MalformedEventError, created_objects
+
+from fixtures import event, eventbridge_created, records_created
 
 ODD_KEYS = [
     "backups/h/db dump.tar",
@@ -67,10 +68,18 @@ def test_s3_test_event_is_ignored() -> None:
         {},
         {"detail-type": "Object Deleted", "source": "aws.s3", "detail": {}},
         {"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {"name": "b"}}},
-        {"source": "aws.s3", "detail-type": "Object Created", "time": "yesterday",
-         "detail": {"bucket": {"name": "b"}, "object": {"key": "k.tar"}}},
-        {"source": "aws.s3", "detail-type": "Object Created", "time": "2026-11-22T00:00:00",
-         "detail": {"bucket": {"name": "b"}, "object": {"key": "k.tar"}}},
+        {
+            "source": "aws.s3",
+            "detail-type": "Object Created",
+            "time": "yesterday",
+            "detail": {"bucket": {"name": "b"}, "object": {"key": "k.tar"}},
+        },
+        {
+            "source": "aws.s3",
+            "detail-type": "Object Created",
+            "time": "2026-11-22T00:00:00",
+            "detail": {"bucket": {"name": "b"}, "object": {"key": "k.tar"}},
+        },
         {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {}}]},
         {"Records": "nope"},
     ],

@@ -1,11 +1,12 @@
 import pytest
-from fakes import NOW, obj
 
 from sibling_sentinel.domain.objects import ListedObject
 from sibling_sentinel.domain.reconcile import OutOfOrderError, Reconciler, reconcile
 from sibling_sentinel.domain.rules import listing_rule, manifest_rule
 from sibling_sentinel.domain.tarballs import TarballNaming
 from sibling_sentinel.domain.verdicts import Orphan, Outcome, Policy, TarballVerdict, Verdict
+
+from fakes import NOW, obj
 
 LISTING_ONLY = Policy(TarballNaming(), (listing_rule(),), grace_s=0)
 WITH_MANIFEST = Policy(TarballNaming(), (listing_rule(), manifest_rule(required=True)), grace_s=0)
@@ -97,8 +98,9 @@ def test_one_manifest_can_serve_two_tarballs_with_the_same_stem() -> None:
 
 
 def test_manifest_without_any_tarball_is_an_orphan() -> None:
-    verdicts = run([obj("b/h/s.manifest.json", 100), obj("b/h/t.tar"), obj("b/h/t.tar.list.txt", 100)],
-                   WITH_MANIFEST)
+    verdicts = run(
+        [obj("b/h/s.manifest.json", 100), obj("b/h/t.tar"), obj("b/h/t.tar.list.txt", 100)], WITH_MANIFEST
+    )
     assert verdicts == {"b/h/s.manifest.json": Verdict.ORPHAN, "b/h/t.tar": Verdict.MISSING}
 
 
@@ -139,7 +141,9 @@ def test_memory_is_bounded_by_what_is_open_not_by_the_listing() -> None:
 
 
 def test_page_boundaries_do_not_matter() -> None:
-    objects = sorted([obj("b/h/a.tar"), obj("b/h/a.tar.list.txt", 100), obj("b/h/b.tar")], key=lambda o: o.key)
+    objects = sorted(
+        [obj("b/h/a.tar"), obj("b/h/a.tar.list.txt", 100), obj("b/h/b.tar")], key=lambda o: o.key
+    )
     split = [[objects[0]], [], [objects[1], objects[2]]]
     assert list(reconcile(split, LISTING_ONLY, NOW)) == list(reconcile([objects], LISTING_ONLY, NOW))
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
-from fakes import NOW, obj
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +13,8 @@ from sibling_sentinel.domain.reconcile import reconcile
 from sibling_sentinel.domain.rules import Anchor, listing_rule, manifest_rule
 from sibling_sentinel.domain.tarballs import TarballNaming
 from sibling_sentinel.domain.verdicts import Orphan, Policy, TarballVerdict
+
+from fakes import NOW, obj
 
 NAMING = TarballNaming()
 POLICIES = [
@@ -24,11 +26,27 @@ POLICIES = [
 # Few folders and stems, many endings: related keys (tarball, listing, manifest, look-alikes) collide often.
 folders = st.sampled_from(["", "h/", "h/x.tar-1/", "é b/"])
 stems = st.sampled_from(["x", "s", "a+b %2B", "x.tar"])
-endings = st.sampled_from([
-    "", ".tar", ".tar.list.txt", ".tgz", ".tgz.list.txt", ".manifest.json", ".tar.gz", ".tar.gz.list.txt",
-    ".TAR", ".TAR.list.txt", ".tar-1/y.tar", ".tar-1/y.tar.list.txt", ".tar.d/n", ".tar.sha256",
-    ".list.txt", ".tar.zst", ".a",
-])
+endings = st.sampled_from(
+    [
+        "",
+        ".tar",
+        ".tar.list.txt",
+        ".tgz",
+        ".tgz.list.txt",
+        ".manifest.json",
+        ".tar.gz",
+        ".tar.gz.list.txt",
+        ".TAR",
+        ".TAR.list.txt",
+        ".tar-1/y.tar",
+        ".tar-1/y.tar.list.txt",
+        ".tar.d/n",
+        ".tar.sha256",
+        ".list.txt",
+        ".tar.zst",
+        ".a",
+    ]
+)
 keys = st.builds(lambda f, s, e: "p/" + f + s + e, folders, stems, endings)
 objects = st.builds(
     lambda k, size, age: obj(k, size=size, age_s=age),
@@ -72,7 +90,7 @@ def test_streaming_matches_the_oracle_for_any_keys_and_any_pages(
     # given random keys in S3 order, split into pages at random points
     ordered = sorted(listed, key=lambda o: o.key)
     bounds = [0, *sorted(min(c, len(ordered)) for c in cuts), len(ordered)]
-    pages = [ordered[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    pages = [ordered[a:b] for a, b in itertools.pairwise(bounds)]
     # when they are reconciled as a stream
     outcomes = list(reconcile(pages, policy, NOW))
     # then every tarball and every orphan is exactly what the brute-force oracle says

@@ -1,12 +1,12 @@
 import json
 
-from fakes import NOW, obj
-
 from sibling_sentinel.domain.reconcile import reconcile
 from sibling_sentinel.domain.report import TOP_GROUP, Report, group_of
 from sibling_sentinel.domain.rules import listing_rule
 from sibling_sentinel.domain.tarballs import TarballNaming
 from sibling_sentinel.domain.verdicts import Policy
+
+from fakes import NOW, obj
 
 POLICY = Policy(TarballNaming(), (listing_rule(),), grace_s=7200)
 DAY = 86400
@@ -41,7 +41,13 @@ def test_json_report_has_every_field_of_the_contract() -> None:
     assert report["prefix"] == "backups/"
     assert report["objects_listed"] == len(FLEET)
     assert report["counts"] == {
-        "tarballs": 5, "ok": 2, "pending": 1, "missing": 1, "undersized": 1, "stale": 0, "invalid": 0,
+        "tarballs": 5,
+        "ok": 2,
+        "pending": 1,
+        "missing": 1,
+        "undersized": 1,
+        "stale": 0,
+        "invalid": 0,
         "orphan": 1,
     }
     assert report["problems"] == 2

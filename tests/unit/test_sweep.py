@@ -1,11 +1,12 @@
 import pytest
-from fakes import NOW, FakeBucket, FakeClock, obj
 
 from sibling_sentinel.config import Config
 from sibling_sentinel.domain.report import Report
 from sibling_sentinel.domain.sweep import Sweep, as_folder, check_tarball
 from sibling_sentinel.domain.verdicts import Verdict
 from sibling_sentinel.errors import ConfigError, ObjectNotFoundError, ThrottledError
+
+from fakes import NOW, FakeBucket, FakeClock, obj
 
 POLICY = Config().policy()
 

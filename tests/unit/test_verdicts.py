@@ -1,11 +1,12 @@
 from datetime import timedelta
 
 import pytest
-from fakes import NOW, obj
 
 from sibling_sentinel.domain.rules import Anchor, SiblingRule, listing_rule, manifest_rule
 from sibling_sentinel.domain.tarballs import TarballNaming
 from sibling_sentinel.domain.verdicts import Policy, TarballVerdict, Verdict
+
+from fakes import NOW, obj
 
 POLICY = Policy(TarballNaming(), (listing_rule(min_bytes=64, stale_tolerance_s=3600),), grace_s=7200)
 TARBALL = "backups/h/2026-11-21.tar.zst"

@@ -18,7 +18,7 @@ def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One tarball's failed rule, or one orphan; keyed by the object the operator has to act on."""
 

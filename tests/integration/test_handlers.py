@@ -1,0 +1,312 @@
+"""Both event-path handlers under moto: SQS, SNS, EventBridge, DynamoDB and S3 all in-process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.awsrequest import AWSResponse
+from moto import mock_aws
+from moto.sqs.models import sqs_backends
+
+from sibling_sentinel import wiring
+from sibling_sentinel.domain.check import CheckMessage, NewObject
+from sibling_sentinel.events import MalformedEventError
+from sibling_sentinel.handlers import check_siblings, on_tarball_created
+
+from fixtures import event, eventbridge_created, records_created
+
+BUCKET = "backups-bucket"
+ACCOUNT, REGION = "123456789012", "us-east-1"
+ODD_KEYS = [
+    "backups/h/db dump.tar",
+    "backups/h/c++ build.tar.gz",
+    "backups/h/literal%2Bpercent.tgz",
+    "backups/h/résumé & <notes>.tar.xz",
+]
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "CheckSiblings"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:CheckSiblings"
+    aws_request_id: str = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@dataclass
+class Stack:
+    s3: Any
+    sqs: Any
+    queue_url: str
+    alerts_url: str
+    events_url: str
+
+    def put(self, key: str, size: int = 5000) -> str:
+        return str(self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"x" * size)["ETag"]).strip('"')
+
+    def drain(self, url: str) -> list[dict[str, Any]]:
+        got = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        return [json.loads(m["Body"]) for m in got.get("Messages", [])]
+
+    def queued(self) -> list[tuple[dict[str, Any], int]]:
+        """Messages in the check queue with their delay, read from moto's backend (delays are real time)."""
+        queue = sqs_backends[ACCOUNT][REGION].queues["checks"]
+        return [
+            (json.loads(m.body), round((m.delayed_until - (m.sent_timestamp or 0)) / 1000))
+            for m in queue._messages
+        ]
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    with mock_aws():
+        s3, sqs = boto3.client("s3"), boto3.client("sqs")
+        s3.create_bucket(Bucket=BUCKET)
+        queue_url = sqs.create_queue(QueueName="checks")["QueueUrl"]
+        alerts_url = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
+        events_url = sqs.create_queue(QueueName="event-inbox")["QueueUrl"]
+        topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
+        boto3.client("sns").subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=f"arn:aws:sqs:{REGION}:{ACCOUNT}:alert-inbox",
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        events = boto3.client("events")
+        events.put_rule(Name="failed", EventPattern=json.dumps({"source": ["sibling-sentinel"]}))
+        events.put_targets(
+            Rule="failed", Targets=[{"Id": "1", "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:event-inbox"}]
+        )
+        boto3.client("dynamodb").create_table(
+            TableName="checks-once",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        )
+        for var, value in {
+            "BACKUP_BUCKET": BUCKET,
+            "BACKUP_PREFIX": "backups/",
+            "CHECK_QUEUE_URL": queue_url,
+            "ALERT_TOPIC_ARN": topic,
+            "IDEMPOTENCY_TABLE": "checks-once",
+            "CHECK_DELAY_SECONDS": "300",
+            "CHECK_DEADLINE_SECONDS": "3600",
+        }.items():
+            monkeypatch.setenv(var, value)
+        wiring.intake.cache_clear()
+        wiring.checker.cache_clear()
+        yield Stack(s3, sqs, queue_url, alerts_url, events_url)
+        wiring.intake.cache_clear()
+        wiring.checker.cache_clear()
+        Metrics().clear_metrics()
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    records = event("sqs-check-batch.json")["Records"][:1]
+    template = records[0]
+    return {"Records": [{**template, "messageId": f"m{i}", "body": body} for i, body in enumerate(bodies)]}
+
+
+def message_for(stack: Stack, key: str, etag: str, event_age_s: float) -> CheckMessage:
+    when = datetime.now(UTC) - timedelta(seconds=event_age_s)
+    return CheckMessage.first(NewObject(BUCKET, key, etag, 5000, when), 3600)
+
+
+def emf(out: str) -> dict[str, Any]:
+    blobs = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+    assert blobs, f"no EMF on stdout: {out!r}"
+    merged: dict[str, Any] = {}
+    for blob in blobs:
+        merged.update(blob)
+    return merged
+
+
+def fail_with(status: int, code: str, operation: str) -> Callable[..., AWSResponse]:
+    class Raw:
+        def stream(self, **_: Any) -> Iterator[bytes]:
+            yield f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+
+    def hook(request: Any, **_: Any) -> AWSResponse:
+        return AWSResponse(request.url, status, {}, Raw())
+
+    boto3.DEFAULT_SESSION.events.register_first(f"before-send.s3.{operation}", hook)  # type: ignore[union-attr]
+    return hook
+
+
+# --- OnTarballCreated ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ODD_KEYS)
+def test_eventbridge_event_queues_a_delayed_check_for_the_raw_key(stack: Stack, key: str) -> None:
+    # given an EventBridge Object Created event for a tarball with an odd name
+    e = eventbridge_created(BUCKET, key, etag="abc")
+    # when the created handler runs
+    result = on_tarball_created.handler(e, LambdaContext("OnTarballCreated"))
+    # then one check is queued for exactly that key, with the configured delay and a versioned body
+    assert result == {"queued": 1, "skipped": 0}
+    ((body, delay),) = stack.queued()
+    assert body["key"] == key
+    assert body["v"] == 1
+    assert body["attempt"] == 1
+    assert delay == 300
+
+
+def test_records_event_queues_decoded_keys_in_batches(stack: Stack) -> None:
+    # given 23 URL-encoded records (more than two SendMessageBatch calls), one of them not a tarball
+    keys = [f"backups/h/db+dump+{i:02d}.tar.zst" for i in range(22)] + ["backups/h/x.tar.list.txt"]
+    # when the created handler runs
+    result = on_tarball_created.handler(records_created(BUCKET, keys), LambdaContext("OnTarballCreated"))
+    # then every tarball is queued once, decoded once
+    assert result == {"queued": 22, "skipped": 1}
+    assert sorted(b["key"] for b, _ in stack.queued()) == [
+        f"backups/h/db dump {i:02d}.tar.zst" for i in range(22)
+    ]
+
+
+def test_malformed_created_event_fails_the_invocation(stack: Stack) -> None:
+    with pytest.raises(MalformedEventError):
+        on_tarball_created.handler({"hello": "world"}, LambdaContext("OnTarballCreated"))
+    assert stack.queued() == []
+
+
+# --- CheckSiblings ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ODD_KEYS)
+def test_check_heads_the_right_object_for_odd_keys(
+    stack: Stack, key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given an odd-named tarball whose listing is there, queued through the real created handler
+    etag = stack.put(key)
+    stack.put(key + ".list.txt", 300)
+    on_tarball_created.handler(
+        records_created(BUCKET, [_encode(key)], etag=etag), LambdaContext("OnTarballCreated")
+    )
+    ((body, _),) = stack.queued()
+    # when the check runs on that message
+    response = check_siblings.handler(sqs_event(json.dumps(body)), LambdaContext())
+    # then it found the tarball and its listing: passed, with EMF metrics on stdout
+    assert response == {"batchItemFailures": []}
+    metrics = emf(capsys.readouterr().out)
+    assert metrics["SiblingCheckPassed"] == [1.0] or metrics["SiblingCheckPassed"] == 1.0
+    assert "SiblingArrivalSeconds" in metrics
+
+
+def _encode(key: str) -> str:
+    from urllib.parse import quote_plus
+
+    return quote_plus(key, safe="/")
+
+
+def test_check_without_listing_before_deadline_requeues_with_next_attempt(stack: Stack) -> None:
+    etag = stack.put("backups/h/a.tar")
+    m = message_for(stack, "backups/h/a.tar", etag, event_age_s=300)
+    check_siblings.handler(sqs_event(m.to_json()), LambdaContext())
+    ((body, delay),) = stack.queued()
+    assert body["attempt"] == 2
+    assert body["check_id"] == m.check_id
+    assert 890 <= delay <= 900
+
+
+def test_check_past_deadline_emits_metric_event_and_one_alert(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a tarball whose listing never came, checked past its deadline
+    etag = stack.put("backups/h/never.tar")
+    m = message_for(stack, "backups/h/never.tar", etag, event_age_s=7200)
+    # when checked
+    response = check_siblings.handler(sqs_event(m.to_json()), LambdaContext())
+    # then: a SiblingCheckFailed metric, a Sibling Check Failed event, and one SNS alert
+    assert response == {"batchItemFailures": []}
+    assert "SiblingCheckFailed" in emf(capsys.readouterr().out)
+    (evt,) = stack.drain(stack.events_url)
+    assert evt["detail-type"] == "Sibling Check Failed"
+    assert evt["source"] == "sibling-sentinel"
+    assert evt["detail"]["key"] == "backups/h/never.tar"
+    assert evt["detail"]["verdict"] == "missing"
+    alerts = stack.sqs.receive_message(QueueUrl=stack.alerts_url, MaxNumberOfMessages=10)["Messages"]
+    assert len(alerts) == 1
+    assert "Expected sibling: s3://backups-bucket/backups/h/never.tar.list.txt" in alerts[0]["Body"]
+    assert stack.queued() == []
+
+
+def test_duplicate_event_does_not_start_two_alert_chains(stack: Stack) -> None:
+    # given the same upload announced twice (S3 and EventBridge deliver at least once)
+    etag = stack.put("backups/h/dup.tar")
+    late = eventbridge_created(
+        BUCKET, "backups/h/dup.tar", etag=etag, time=(datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    )
+    on_tarball_created.handler(late, LambdaContext("OnTarballCreated"))
+    on_tarball_created.handler(late, LambdaContext("OnTarballCreated"))
+    bodies = [json.dumps(b) for b, _ in stack.queued()]
+    assert len(bodies) == 2
+    assert bodies[0] == bodies[1]
+    # when both messages are checked, in one batch and again in a redelivery
+    assert check_siblings.handler(sqs_event(*bodies), LambdaContext()) == {"batchItemFailures": []}
+    check_siblings.handler(sqs_event(bodies[0]), LambdaContext())
+    # then exactly one alert and one event went out
+    alerts = stack.sqs.receive_message(QueueUrl=stack.alerts_url, MaxNumberOfMessages=10).get("Messages", [])
+    assert len(alerts) == 1
+    assert len(stack.drain(stack.events_url)) == 1
+
+
+def test_poison_message_fails_alone_and_the_rest_of_the_batch_succeeds(stack: Stack) -> None:
+    # given the shared fixture batch: one valid message (etag differs, so superseded) and one poison body
+    stack.s3.create_bucket(Bucket="demo-backups")
+    stack.s3.put_object(Bucket="demo-backups", Key="backups/beta/db dump+v2 100%.tgz", Body=b"new")
+    batch = event("sqs-check-batch.json")
+    # when checked
+    response = check_siblings.handler(batch, LambdaContext())
+    # then only the poison message is reported failed, so SQS redrives it toward the DLQ
+    assert response == {"batchItemFailures": [{"itemIdentifier": batch["Records"][1]["messageId"]}]}
+
+
+def test_a_batch_where_every_message_fails_is_retried_whole(stack: Stack) -> None:
+    with pytest.raises(BatchProcessingError):
+        check_siblings.handler(sqs_event("{}", "not json"), LambdaContext())
+
+
+@pytest.mark.parametrize(("status", "code"), [(503, "SlowDown"), (403, "AccessDenied")])
+def test_throttling_and_access_denied_fail_the_item_without_alerting(
+    stack: Stack, status: int, code: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a tarball past its deadline, and S3 answering HEAD with throttling or 403
+    etag = stack.put("backups/h/t.tar")
+    ok = message_for(stack, "backups/h/t.tar", etag, event_age_s=7200)
+    boto3.setup_default_session()
+    fail_with(status, code, "HeadObject")
+    # when checked (alongside a good poison-free neighbour that also needs S3, so all fail)
+    with pytest.raises(BatchProcessingError):
+        check_siblings.handler(sqs_event(ok.to_json()), LambdaContext())
+    # then no alert and no event: an error is never a missing sibling
+    assert stack.sqs.receive_message(QueueUrl=stack.alerts_url).get("Messages", []) == []
+    assert stack.drain(stack.events_url) == []
+    assert "SiblingCheckFailed" not in capsys.readouterr().out
+    boto3.setup_default_session()
+
+
+def test_failed_step_can_run_again_after_the_error_clears(stack: Stack) -> None:
+    # given a check that failed on throttling
+    etag = stack.put("backups/h/r.tar")
+    m = message_for(stack, "backups/h/r.tar", etag, event_age_s=7200)
+    boto3.setup_default_session()
+    fail_with(503, "SlowDown", "HeadObject")
+    with pytest.raises(BatchProcessingError):
+        check_siblings.handler(sqs_event(m.to_json()), LambdaContext())
+    # when SQS redelivers it after S3 recovered
+    boto3.setup_default_session()
+    wiring.checker.cache_clear()
+    check_siblings.handler(sqs_event(m.to_json()), LambdaContext())
+    # then the idempotency record did not swallow the retry: the alert went out
+    assert len(stack.sqs.receive_message(QueueUrl=stack.alerts_url).get("Messages", [])) == 1
