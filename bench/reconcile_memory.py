@@ -114,11 +114,14 @@ class GeneratedLister:
 
 
 def run_stream(keys: int, missing_rate: float = MISSING_RATE) -> Report:
-    """The product: Sweep over a paged listing, building the full report."""
+    """The product: Sweep over a paged listing, building the full report and rendering its JSON."""
     config = Config(prefix=PREFIX)
     lister = GeneratedLister(keys, missing_rate)
     sweep = Sweep(lister, config.policy(), config.threshold, config.group_depth, lambda: NOW)
-    return sweep.run(BUCKET, PREFIX)
+    report = sweep.run(BUCKET, PREFIX)
+    with open(os.devnull, "w", encoding="utf-8") as sink:
+        report.write_json(sink)
+    return report
 
 
 def run_oracle(keys: int, missing_rate: float = MISSING_RATE) -> Report:
@@ -160,7 +163,7 @@ def summary(report: Report) -> dict[str, Any]:
     """
     total = 0
     for f in report.findings:
-        line = f"{f.key}\0{f.verdict.value}\0{f.sibling}\0{f.rule}\0{f.reason}"
+        line = f"{f['key']}\0{f['verdict']}\0{f['sibling']}\0{f['rule']}\0{f['reason']}"
         total += int.from_bytes(hashlib.sha256(line.encode()).digest())
     for name, group in report.groups.items():
         line = json.dumps([name, group.to_dict()], sort_keys=True)

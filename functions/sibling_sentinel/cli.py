@@ -122,8 +122,12 @@ def run_sweep(
     if err.isatty():
         err.write("\n")
     if report_path is not None:
-        report_path.write_text(report.to_json() + "\n", encoding="utf-8")
-    out.write(report.to_json() + "\n" if fmt == "json" else report.to_text())
+        with report_path.open("w", encoding="utf-8") as file:
+            report.write_json(file)
+    if fmt == "json":
+        report.write_json(out)
+    else:
+        out.write(report.to_text())
     return EXIT_BREACH if report.breach else EXIT_OK
 
 

@@ -1,7 +1,7 @@
 import json
 
 from sibling_sentinel.domain.reconcile import reconcile
-from sibling_sentinel.domain.report import TOP_GROUP, Report, group_of
+from sibling_sentinel.domain.report import TOP_GROUP, FindingLog, Report, group_of
 from sibling_sentinel.domain.rules import listing_rule
 from sibling_sentinel.domain.tarballs import TarballNaming
 from sibling_sentinel.domain.verdicts import Policy
@@ -125,3 +125,25 @@ def test_json_keeps_unicode_and_markup_verbatim() -> None:
     key = "backups/h/résumé & <notes>.tar"
     report = build([obj(key)]).to_json()
     assert json.loads(report)["findings"][0]["key"] == key
+
+
+def test_findings_past_the_memory_limit_spill_to_disk_and_all_come_back() -> None:
+    # given a report that keeps only two findings in memory, and five tarballs missing their listing
+    report = Report("bkt", "backups/", 0, 1, started_at=NOW)
+    report.findings = FindingLog(in_memory=2)
+    missing = [obj(f"backups/h/{i}.tar", age_s=DAY) for i in range(5)]
+    for outcome in reconcile([missing], POLICY, NOW):
+        report.add(outcome)
+    # when rendered as JSON and text
+    parsed = json.loads(report.to_json())
+    # then all five findings are there, in order, and the JSON is one valid object
+    assert [f["key"] for f in parsed["findings"]] == [o.key for o in missing]
+    assert parsed["counts"]["missing"] == 5
+    assert report.to_text().count("missing     backups/h/") == 5
+    assert len(report.findings) == 5
+
+
+def test_a_report_without_findings_is_valid_json() -> None:
+    parsed = json.loads(build([obj("backups/h/a.tar"), obj("backups/h/a.tar.list.txt", 100)]).to_json())
+    assert parsed["findings"] == []
+    assert parsed["problems"] == 0

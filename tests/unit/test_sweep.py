@@ -35,7 +35,7 @@ def test_sweep_only_sees_the_prefix() -> None:
     bucket = FakeBucket([obj("backups/h/a.tar"), obj("backups-old/h/b.tar")])
     report = sweep(bucket).run("b", as_folder("backups"))
     assert report.counts["tarballs"] == 1
-    assert [f.key for f in report.findings] == ["backups/h/a.tar"]
+    assert [f["key"] for f in report.findings] == ["backups/h/a.tar"]
 
 
 def test_a_sweep_that_fails_midway_gives_no_report() -> None:

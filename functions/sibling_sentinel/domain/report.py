@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any, TextIO
 
 from .objects import ListedObject
 from .verdicts import Orphan, Outcome, TarballVerdict, Verdict
@@ -79,6 +82,42 @@ def findings_of(outcome: Outcome) -> list[Finding]:
     ]
 
 
+class FindingLog:
+    """Every finding, in the order the sweep finalised them (close to key order).
+
+    Up to `in_memory` findings stay in a list; past that they go to an anonymous temporary file as
+    JSON lines, so a bucket where every listing is missing costs disk, not memory.
+    """
+
+    def __init__(self, in_memory: int = 20_000) -> None:
+        self._limit = in_memory
+        self._items: list[Finding] = []
+        self._spill: IO[str] | None = None
+        self.count = 0
+
+    def add(self, finding: Finding) -> None:
+        self.count += 1
+        if self._spill is None and len(self._items) < self._limit:
+            self._items.append(finding)
+            return
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (lives as long as the log)
+        self._spill.write(json.dumps(finding.to_dict(), ensure_ascii=False) + "\n")
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for finding in self._items:
+            yield finding.to_dict()
+        if self._spill is not None:
+            self._spill.flush()
+            self._spill.seek(0)
+            for line in self._spill:
+                yield json.loads(line)
+            self._spill.seek(0, 2)
+
+
 def _newest(current: ListedObject | None, candidate: ListedObject) -> ListedObject:
     if current is None or (candidate.last_modified, candidate.key) > (current.last_modified, current.key):
         return candidate
@@ -148,7 +187,7 @@ class Report:
     duration_s: float = 0.0
     counts: Counter[str] = field(default_factory=Counter)
     groups: dict[str, Group] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
+    findings: FindingLog = field(default_factory=FindingLog)
 
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome.verdict.value] += 1
@@ -159,7 +198,8 @@ class Report:
             key = outcome.sibling.key
         name = group_of(key, self.prefix, self.group_depth)
         self.groups.setdefault(name, Group(name)).add(outcome)
-        self.findings.extend(findings_of(outcome))
+        for finding in findings_of(outcome):
+            self.findings.add(finding)
 
     @property
     def problems(self) -> int:
@@ -175,7 +215,7 @@ class Report:
         judged = self.counts["tarballs"] - self.counts[Verdict.PENDING.value]
         return 1.0 if judged == 0 else self.counts[Verdict.OK.value] / judged
 
-    def to_dict(self) -> dict[str, Any]:
+    def _head(self) -> dict[str, Any]:
         return {
             "bucket": self.bucket,
             "prefix": self.prefix,
@@ -186,13 +226,26 @@ class Report:
             "breach": self.breach,
             "coverage": round(self.coverage, 6),
             "groups": {name: self.groups[name].to_dict() for name in sorted(self.groups)},
-            "findings": [f.to_dict() for f in sorted(self.findings, key=lambda f: (f.key, f.rule))],
             "started_at": _iso(self.started_at),
             "duration_s": round(self.duration_s, 3),
         }
 
+    def write_json(self, out: TextIO) -> None:
+        """One JSON object, findings streamed one per line so they are never all in memory at once."""
+        head = json.dumps(self._head(), indent=2, ensure_ascii=False)
+        out.write(head[:-2] + ',\n  "findings": [')
+        for n, finding in enumerate(self.findings):
+            out.write(("," if n else "") + "\n    " + json.dumps(finding, ensure_ascii=False))
+        out.write("\n  ]\n}\n" if len(self.findings) else "]\n}\n")
+
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+        buffer = io.StringIO()
+        self.write_json(buffer)
+        return buffer.getvalue()
+
+    def to_dict(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.to_json())
+        return parsed
 
     def to_text(self) -> str:
         counts = _counts(self.counts)
@@ -205,10 +258,10 @@ class Report:
         ]
         if counts["tarballs"] == 0:
             lines.append("warning: no tarballs under this prefix; is the prefix right?")
-        if self.findings:
+        if len(self.findings):
             lines += ["", "FINDINGS"]
-            for f in sorted(self.findings, key=lambda f: (f.key, f.rule)):
-                lines += [f"{f.verdict.value:<10}  {f.key}", f"{'':<10}  -> {f.sibling}: {f.reason}"]
+            for f in self.findings:
+                lines += [f"{f['verdict']:<10}  {f['key']}", f"{'':<10}  -> {f['sibling']}: {f['reason']}"]
         if self.groups:
             lines += [
                 "",

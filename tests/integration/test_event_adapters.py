@@ -1,0 +1,134 @@
+"""SQS, EventBridge and SNS adapters: every failure becomes the product's error, nothing is lost quietly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from io import StringIO
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from sibling_sentinel.adapters.notify import DefaultBus, SnsNotifier
+from sibling_sentinel.adapters.sqs import SqsCheckQueue, UnsentMessagesError
+from sibling_sentinel.demo import run_demo
+from sibling_sentinel.domain.check import CheckMessage, NewObject
+from sibling_sentinel.errors import AccessDeniedError, StorageError
+
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/checks"
+
+
+def messages(n: int) -> list[CheckMessage]:
+    when = datetime(2026, 11, 22, tzinfo=UTC)
+    return [CheckMessage.first(NewObject("b", f"backups/h/{i}.tar", "e", 1, when), 3600) for i in range(n)]
+
+
+@pytest.fixture
+def sqs() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("sqs")
+        client.create_queue(QueueName="checks")
+        yield client
+
+
+def test_queue_sends_in_batches_of_ten(sqs: Any) -> None:
+    # given 25 messages
+    SqsCheckQueue(sqs, QUEUE_URL).send(messages(25), 0)
+    # then all 25 arrive
+    got = 0
+    while batch := sqs.receive_message(QueueUrl=QUEUE_URL, MaxNumberOfMessages=10).get("Messages"):
+        got += len(batch)
+        sqs.delete_message_batch(
+            QueueUrl=QUEUE_URL, Entries=[{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in batch]
+        )
+    assert got == 25
+
+
+def test_queue_retries_entries_that_failed_on_the_service_side() -> None:
+    # given SQS failing one entry with a server fault, then accepting it on the retry
+    client = boto3.client("sqs", region_name="us-east-1")
+    sleeps: list[float] = []
+    with Stubber(client) as stub:
+        stub.add_response("send_message_batch", {"Successful": [_ok("0")], "Failed": [_fail("1", sender=False)]})
+        stub.add_response("send_message_batch", {"Successful": [_ok("1")], "Failed": []})
+        # when two messages are sent
+        SqsCheckQueue(client, QUEUE_URL, sleep=sleeps.append).send(messages(2), 60)
+        # then the failed one was sent again after a back-off, and nothing is left
+        stub.assert_no_pending_responses()
+    assert len(sleeps) == 1
+
+
+def test_queue_raises_when_entries_stay_unsent() -> None:
+    client = boto3.client("sqs", region_name="us-east-1")
+    with Stubber(client) as stub:
+        for _ in range(3):
+            stub.add_response("send_message_batch", {"Successful": [], "Failed": [_fail("0", sender=False)]})
+        with pytest.raises(UnsentMessagesError, match=r"1 of 1 checks not queued: backups/h/0.tar: InternalError"):
+            SqsCheckQueue(client, QUEUE_URL, attempts=3, sleep=lambda _: None).send(messages(1), 0)
+
+
+def test_queue_does_not_retry_its_own_mistakes_but_still_reports_them() -> None:
+    client = boto3.client("sqs", region_name="us-east-1")
+    with Stubber(client) as stub:
+        stub.add_response("send_message_batch", {"Successful": [], "Failed": [_fail("0", sender=True)]})
+        with pytest.raises(UnsentMessagesError):
+            SqsCheckQueue(client, QUEUE_URL, sleep=lambda _: None).send(messages(1), 0)
+        stub.assert_no_pending_responses()
+
+
+def test_queue_access_denied_is_the_products_error() -> None:
+    client = boto3.client("sqs", region_name="us-east-1")
+    with Stubber(client) as stub:
+        stub.add_client_error("send_message_batch", "AccessDenied", http_status_code=403)
+        with pytest.raises(AccessDeniedError):
+            SqsCheckQueue(client, QUEUE_URL).send(messages(1), 0)
+
+
+def _ok(i: str) -> dict[str, str]:
+    return {"Id": i, "MessageId": f"m{i}", "MD5OfMessageBody": "x" * 32}
+
+
+def _fail(i: str, sender: bool) -> dict[str, Any]:
+    return {"Id": i, "SenderFault": sender, "Code": "InternalError", "Message": "try again"}
+
+
+def test_event_put_that_fails_an_entry_raises() -> None:
+    client = boto3.client("events", region_name="us-east-1")
+    with Stubber(client) as stub:
+        stub.add_response(
+            "put_events",
+            {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "boom"}]},
+        )
+        with pytest.raises(StorageError, match="InternalFailure: boom"):
+            DefaultBus(client).put("Sibling Check Failed", {"key": "k"})
+
+
+def test_event_put_denied_raises_access_denied() -> None:
+    client = boto3.client("events", region_name="us-east-1")
+    with Stubber(client) as stub:
+        stub.add_client_error("put_events", "AccessDeniedException", http_status_code=400)
+        with pytest.raises(AccessDeniedError):
+            DefaultBus(client).put("Sibling Check Failed", {"key": "k"})
+
+
+def test_sns_publish_to_a_missing_topic_is_an_error() -> None:
+    with mock_aws():
+        client = boto3.client("sns")
+        with pytest.raises(StorageError, match="NotFound"):
+            SnsNotifier(client, "arn:aws:sns:us-east-1:123456789012:nope").publish("s", "m")
+
+
+def test_demo_runs_end_to_end_and_its_self_check_passes() -> None:
+    # given nothing but this package and moto
+    out = StringIO()
+    # when the demo runs (embedded moto server over HTTP, the real CLI code)
+    code = run_demo(out)
+    # then it shows the sweep and the check, and every verdict is the expected one
+    text = out.getvalue()
+    assert code == 0, text
+    assert "problems 4 (threshold 0): BREACH" in text
+    assert "undersized  s3://demo-backups/backups/beta/tiny.tar.gz" in text
+    assert "self-check: every verdict is the expected one" in text
