@@ -42,7 +42,8 @@ def test_queue_sends_in_batches_of_ten(sqs: Any) -> None:
     while batch := sqs.receive_message(QueueUrl=QUEUE_URL, MaxNumberOfMessages=10).get("Messages"):
         got += len(batch)
         sqs.delete_message_batch(
-            QueueUrl=QUEUE_URL, Entries=[{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in batch]
+            QueueUrl=QUEUE_URL,
+            Entries=[{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in batch],
         )
     assert got == 25
 
@@ -52,7 +53,9 @@ def test_queue_retries_entries_that_failed_on_the_service_side() -> None:
     client = boto3.client("sqs", region_name="us-east-1")
     sleeps: list[float] = []
     with Stubber(client) as stub:
-        stub.add_response("send_message_batch", {"Successful": [_ok("0")], "Failed": [_fail("1", sender=False)]})
+        stub.add_response(
+            "send_message_batch", {"Successful": [_ok("0")], "Failed": [_fail("1", sender=False)]}
+        )
         stub.add_response("send_message_batch", {"Successful": [_ok("1")], "Failed": []})
         # when two messages are sent
         SqsCheckQueue(client, QUEUE_URL, sleep=sleeps.append).send(messages(2), 60)
@@ -66,7 +69,9 @@ def test_queue_raises_when_entries_stay_unsent() -> None:
     with Stubber(client) as stub:
         for _ in range(3):
             stub.add_response("send_message_batch", {"Successful": [], "Failed": [_fail("0", sender=False)]})
-        with pytest.raises(UnsentMessagesError, match=r"1 of 1 checks not queued: backups/h/0.tar: InternalError"):
+        with pytest.raises(
+            UnsentMessagesError, match=r"1 of 1 checks not queued: backups/h/0.tar: InternalError"
+        ):
             SqsCheckQueue(client, QUEUE_URL, attempts=3, sleep=lambda _: None).send(messages(1), 0)
 
 

@@ -183,24 +183,29 @@ def test_malformed_created_event_fails_the_invocation(stack: Stack) -> None:
 # --- CheckSiblings ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("shape", ["records", "eventbridge"])
 @pytest.mark.parametrize("key", ODD_KEYS)
 def test_check_heads_the_right_object_for_odd_keys(
-    stack: Stack, key: str, capsys: pytest.CaptureFixture[str]
+    stack: Stack, key: str, shape: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # given an odd-named tarball whose listing is there, queued through the real created handler
+    # given an odd-named tarball whose listing is there, announced in either event shape
     etag = stack.put(key)
     stack.put(key + ".list.txt", 300)
-    on_tarball_created.handler(
-        records_created(BUCKET, [_encode(key)], etag=etag), LambdaContext("OnTarballCreated")
+    created = (
+        records_created(BUCKET, [_encode(key)], etag=etag)
+        if shape == "records"
+        else eventbridge_created(BUCKET, key, etag=etag)
     )
+    on_tarball_created.handler(created, LambdaContext("OnTarballCreated"))
     ((body, _),) = stack.queued()
-    # when the check runs on that message
+    # when the check runs on the queued message
     response = check_siblings.handler(sqs_event(json.dumps(body)), LambdaContext())
-    # then it found the tarball and its listing: passed, with EMF metrics on stdout
+    # then it found that very tarball and its listing (a wrong key would be "superseded"): passed, in EMF
     assert response == {"batchItemFailures": []}
     metrics = emf(capsys.readouterr().out)
-    assert metrics["SiblingCheckPassed"] == [1.0] or metrics["SiblingCheckPassed"] == 1.0
+    assert metrics["SiblingCheckPassed"] in ([1.0], 1.0)
     assert "SiblingArrivalSeconds" in metrics
+    assert "SiblingCheckSuperseded" not in metrics
 
 
 def _encode(key: str) -> str:
