@@ -7,6 +7,7 @@ Exit codes: 0 problems within the threshold, 1 above it, 2 bad usage or configur
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -161,7 +162,6 @@ def run_check(config: Config, bucket: str, key: str, out: TextIO, fmt: str) -> i
                     "breach": breach,
                 },
                 indent=2,
-                ensure_ascii=False,
             )
             + "\n"
         )
@@ -173,6 +173,9 @@ def run_check(config: Config, bucket: str, key: str, out: TextIO, fmt: str) -> i
 
 
 def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):  # a key in a non-UTF-8 terminal must not crash a sweep
+            stream.reconfigure(errors="backslashreplace")
     args = _parser().parse_args(argv)
     err = sys.stderr
     try:
@@ -183,6 +186,8 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
         config = _config(args, dict(os.environ) if env is None else env)
         bucket, rest = parse_s3_url(args.url)
         if args.command == "sweep":
+            if args.report is not None and not os.access(args.report.parent.resolve(), os.W_OK):
+                raise ConfigError(f"--report {args.report}: its folder does not exist or is not writable")
             return run_sweep(config, bucket, rest, sys.stdout, err, args.format, args.report)
         return run_check(config, bucket, rest, sys.stdout, args.format)
     except ConfigError as e:

@@ -7,13 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from .domain.check import MAX_ATTEMPTS, SQS_MAX_DELAY_S, checks_needed
 from .domain.rules import listing_rule
 from .domain.sweep import as_folder
 from .domain.tarballs import DEFAULT_EXTENSIONS, TarballNaming
 from .domain.verdicts import Policy
 from .errors import ConfigError
-
-SQS_MAX_DELAY_S = 900
 
 # field name -> (environment variable, CLI flag or "")
 _SOURCES: dict[str, tuple[str, str]] = {
@@ -86,6 +85,13 @@ class Config:
             raise ConfigError(
                 f"{_name('check_delay_seconds')} must be between 0 and {SQS_MAX_DELAY_S} (the SQS limit), "
                 f"got {self.check_delay_seconds}"
+            )
+        if checks_needed(self.check_delay_seconds, self.check_deadline_seconds) > MAX_ATTEMPTS:
+            longest = self.check_delay_seconds + (MAX_ATTEMPTS - 1) * SQS_MAX_DELAY_S
+            raise ConfigError(
+                f"{_name('check_deadline_seconds')} of {self.check_deadline_seconds} needs more than "
+                f"{MAX_ATTEMPTS} checks, which Lambda's recursive-loop detection would cut off silently; "
+                f"with {_name('check_delay_seconds')}={self.check_delay_seconds} it can be at most {longest}"
             )
         try:
             self.naming()

@@ -5,16 +5,19 @@
   literal '+' into a space, so the raw field is read instead.
 - Classic notifications (`Records`, from S3 -> Lambda/SNS/SQS): `s3.object.key` is URL-encoded with
   '+' for a space. Powertools' `S3Object.key` returns it as is, so it is decoded here with unquote_plus.
+  When the notification went through SNS or SQS first, the S3 event is unwrapped from the envelope.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event, S3EventBridgeNotificationEvent
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 
 from .domain.check import NewObject
 
@@ -31,6 +34,8 @@ def created_objects(event: Mapping[str, Any]) -> list[NewObject]:
             return [_from_eventbridge(event)]
         if event.get("Event") == "s3:TestEvent":
             return []  # S3 sends this once when a notification is configured
+    except MalformedEventError:
+        raise
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise MalformedEventError(f"malformed S3 event: {type(e).__name__}: {e}") from e
     raise MalformedEventError(f"not an S3 Object Created event (top-level keys: {sorted(event)[:8]})")
@@ -51,21 +56,34 @@ def _from_eventbridge(event: Mapping[str, Any]) -> NewObject:
 def _from_records(event: Mapping[str, Any]) -> list[NewObject]:
     created = []
     for record in S3Event(dict(event)).records:
-        if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith(
-            "ObjectCreated"
-        ):
-            continue
-        s3 = record.s3
-        created.append(
-            NewObject(
-                bucket=_required(s3.bucket.name, "s3.bucket.name"),
-                key=unquote_plus(_required(s3.get_object.key, "s3.object.key")),
-                etag=str(s3.get_object.get("eTag") or ""),
-                size=int(s3.get_object.get("size") or 0),
-                event_time=_time(record.event_time),
-            )
-        )
+        source = record.get("eventSource") or record.get("EventSource")
+        if source == "aws:sqs":  # S3 -> SQS -> Lambda, or S3 -> SNS -> SQS -> Lambda
+            created += created_objects(_unwrap_sns(json.loads(record["body"])))
+        elif source == "aws:sns":  # S3 -> SNS -> Lambda
+            created += created_objects(json.loads(record["Sns"]["Message"]))
+        elif source != "aws:s3":
+            raise ValueError(f"record from {source!r}, not S3, SNS or SQS")
+        elif str(record.get("eventName", "")).startswith("ObjectCreated"):
+            created.append(_from_s3_record(record))
     return created
+
+
+def _unwrap_sns(body: Any) -> Any:
+    """An SNS envelope delivered to SQS without raw delivery carries the S3 event in `Message`."""
+    if isinstance(body, dict) and body.get("Type") == "Notification" and "Message" in body:
+        return json.loads(body["Message"])
+    return body
+
+
+def _from_s3_record(record: S3EventRecord) -> NewObject:
+    s3 = record.s3
+    return NewObject(
+        bucket=_required(s3.bucket.name, "s3.bucket.name"),
+        key=unquote_plus(_required(s3.get_object.key, "s3.object.key")),
+        etag=str(s3.get_object.get("eTag") or ""),
+        size=int(s3.get_object.get("size") or 0),
+        event_time=_time(record.event_time),
+    )
 
 
 def _required(value: Any, name: str) -> str:

@@ -34,6 +34,7 @@ def intake(config: Config, logger: Logger) -> Intake:
     return Intake(
         queue,
         config.policy(),
+        config.bucket,
         config.prefix,
         config.check_delay_seconds,
         config.check_deadline_seconds,

@@ -295,3 +295,16 @@ def test_the_environment_beats_the_default_threshold(capsys: pytest.CaptureFixtu
     # then the environment's threshold is used instead of the default of 0
     assert code == 0
     assert "(threshold 10): within threshold" in capsys.readouterr().out
+
+
+def test_a_report_path_in_a_missing_folder_exits_2_before_sweeping(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a --report path whose folder does not exist
+    # when a sweep is asked for
+    code = main(["sweep", "s3://demo-backups/backups/", "--report", str(tmp_path / "no" / "r.json")], env={})
+    # then it is a usage error, named, and nothing was listed or printed on stdout
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "--report" in captured.err
+    assert captured.out == ""

@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from sibling_sentinel.adapters.notify import DefaultBus, SnsNotifier
+from sibling_sentinel.adapters.once import IN_FLIGHT, once_per_step
 from sibling_sentinel.adapters.sqs import SqsCheckQueue, UnsentMessagesError
 from sibling_sentinel.demo import run_demo
 from sibling_sentinel.domain.check import CheckMessage, NewObject
@@ -137,3 +138,44 @@ def test_demo_runs_end_to_end_and_its_self_check_passes() -> None:
     assert "problems 4 (threshold 0): BREACH" in text
     assert "undersized  s3://demo-backups/backups/beta/tiny.tar.gz" in text
     assert "self-check: every verdict is the expected one" in text
+
+
+def test_a_duplicate_of_a_step_still_in_flight_is_done_not_failed() -> None:
+    # given the idempotent step on a DynamoDB table
+    with mock_aws():
+        ddb = boto3.client("dynamodb")
+        ddb.create_table(
+            TableName="once",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        )
+        once, config = once_per_step(ddb, "once", keep_s=3600)
+        config.register_lambda_context(_Context())
+        runs: list[str] = []
+        duplicate: list[object] = []
+
+        def body(message: dict[str, Any]) -> str:
+            runs.append(message["check_id"])
+            if len(runs) == 1:  # a duplicate delivery arrives while this one is still running
+                duplicate.append(step(message=message))
+            return "rescheduled"
+
+        step = once(body)
+        # when the step runs, and a copy of it arrives in flight, and another after it finished
+        first = step(message={"check_id": "c1", "attempt": 1})
+        later = step(message={"check_id": "c1", "attempt": 1})
+        # then the body ran once; the in-flight copy is done (not failed) and the later one gets the result
+        assert runs == ["c1"]
+        assert duplicate == [IN_FLIGHT]
+        assert first == later == "rescheduled"
+        # and the next attempt is a new step
+        step(message={"check_id": "c1", "attempt": 2})
+        assert runs == ["c1", "c1"]
+
+
+class _Context:
+    function_name = "CheckSiblings"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000

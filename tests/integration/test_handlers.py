@@ -132,13 +132,15 @@ def emf(out: str) -> dict[str, Any]:
     return merged
 
 
-def fail_with(status: int, code: str, operation: str) -> Callable[..., AWSResponse]:
+def fail_with(status: int, code: str, operation: str, only: str = "") -> Callable[..., AWSResponse | None]:
+    """Answer S3 `operation` requests whose URL contains `only` with an error, before moto sees them."""
+
     class Raw:
         def stream(self, **_: Any) -> Iterator[bytes]:
             yield f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
 
-    def hook(request: Any, **_: Any) -> AWSResponse:
-        return AWSResponse(request.url, status, {}, Raw())
+    def hook(request: Any, **_: Any) -> AWSResponse | None:
+        return AWSResponse(request.url, status, {}, Raw()) if only in request.url else None
 
     boto3.DEFAULT_SESSION.events.register_first(f"before-send.s3.{operation}", hook)  # type: ignore[union-attr]
     return hook
@@ -266,6 +268,22 @@ def test_duplicate_event_does_not_start_two_alert_chains(stack: Stack) -> None:
     assert len(stack.drain(stack.events_url)) == 1
 
 
+def test_duplicate_messages_before_the_deadline_requeue_once(stack: Stack) -> None:
+    # given a young upload announced twice: both copies would reschedule
+    etag = stack.put("backups/h/young.tar")
+    created = eventbridge_created(
+        BUCKET, "backups/h/young.tar", etag=etag, time=datetime.now(UTC).isoformat()
+    )
+    on_tarball_created.handler(created, LambdaContext("OnTarballCreated"))
+    on_tarball_created.handler(created, LambdaContext("OnTarballCreated"))
+    bodies = [json.dumps(b) for b, _ in stack.queued()]
+    sqs_backends[ACCOUNT][REGION].queues["checks"]._messages.clear()
+    # when both copies are checked
+    check_siblings.handler(sqs_event(*bodies), LambdaContext())
+    # then only one goes on: one chain, attempt 2
+    assert [b["attempt"] for b, _ in stack.queued()] == [2]
+
+
 def test_poison_message_fails_alone_and_the_rest_of_the_batch_succeeds(stack: Stack) -> None:
     # given the shared fixture batch: one valid message (etag differs, so superseded) and one poison body
     stack.s3.create_bucket(Bucket="demo-backups")
@@ -291,7 +309,7 @@ def test_throttling_and_access_denied_fail_the_item_without_alerting(
     ok = message_for(stack, "backups/h/t.tar", etag, event_age_s=7200)
     boto3.setup_default_session()
     fail_with(status, code, "HeadObject")
-    # when checked (alongside a good poison-free neighbour that also needs S3, so all fail)
+    # when checked (it is the only message, so the whole batch fails and is retried)
     with pytest.raises(BatchProcessingError):
         check_siblings.handler(sqs_event(ok.to_json()), LambdaContext())
     # then no alert and no event: an error is never a missing sibling
@@ -299,6 +317,22 @@ def test_throttling_and_access_denied_fail_the_item_without_alerting(
     assert stack.drain(stack.events_url) == []
     assert "SiblingCheckFailed" not in capsys.readouterr().out
     boto3.setup_default_session()
+
+
+def test_a_throttled_item_fails_alone_beside_one_that_passes(stack: Stack) -> None:
+    # given two tarballs: one whose HEAD is throttled, one with its listing present
+    throttled = message_for(stack, "backups/h/slow.tar", stack.put("backups/h/slow.tar"), event_age_s=7200)
+    good_etag = stack.put("backups/h/fine.tar")
+    stack.put("backups/h/fine.tar.list.txt", 300)
+    good = message_for(stack, "backups/h/fine.tar", good_etag, event_age_s=7200)
+    boto3.setup_default_session()
+    fail_with(503, "SlowDown", "HeadObject", only="slow.tar")
+    # when both are checked in one batch
+    response = check_siblings.handler(sqs_event(throttled.to_json(), good.to_json()), LambdaContext())
+    boto3.setup_default_session()
+    # then only the throttled one is reported failed (SQS retries it), and nobody is paged
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert stack.sqs.receive_message(QueueUrl=stack.alerts_url).get("Messages", []) == []
 
 
 def test_failed_step_can_run_again_after_the_error_clears(stack: Stack) -> None:

@@ -145,7 +145,7 @@ def test_lister_lists_only_keys_under_the_prefix_folder(s3: S3Client) -> None:
     assert keys == ["backups/alpha/a.tar", "backups/beta/b.tar"]
 
 
-def test_lister_returns_one_empty_page_for_an_empty_prefix(s3: S3Client) -> None:
+def test_lister_returns_no_objects_for_an_empty_prefix(s3: S3Client) -> None:
     # given a bucket with nothing under the prefix
     put(s3, "elsewhere/a.tar")
 

@@ -74,3 +74,11 @@ def test_policy_carries_the_configured_listing_rule_and_grace() -> None:
     assert policy.rules[0].min_bytes == 10
     assert policy.grace_s == 5
     assert Config().policy(grace_seconds=0).grace_s == 0
+
+
+def test_a_deadline_that_needs_more_checks_than_lambda_allows_is_refused() -> None:
+    # given a delay of 300 s: 14 checks reach at most 300 + 13 x 900 = 12,000 s
+    assert Config(check_delay_seconds=300, check_deadline_seconds=12_000).check_deadline_seconds == 12_000
+    # then one second more would need a 15th check, which Lambda's loop detection could drop silently
+    with pytest.raises(ConfigError, match=r"CHECK_DEADLINE_SECONDS.*at most 12000"):
+        Config(check_delay_seconds=300, check_deadline_seconds=12_001)

@@ -7,6 +7,8 @@ from sibling_sentinel.adapters.sqs import UnsentMessagesError
 from sibling_sentinel.config import Config
 from sibling_sentinel.domain.check import CheckMessage, MalformedMessageError, NewObject
 from sibling_sentinel.domain.event_path import CHECK_FAILED, Checker, Intake, alert_text
+from sibling_sentinel.domain.rules import listing_rule
+from sibling_sentinel.domain.verdicts import RuleVerdict, TarballVerdict, Verdict
 from sibling_sentinel.errors import ThrottledError
 
 from fakes import FakeBucket, FakeBus, FakeClock, FakeCounter, FakeLog, FakeNotifier, FakeQueue, obj
@@ -17,11 +19,11 @@ LISTING = KEY + ".list.txt"
 
 
 def intake(queue: FakeQueue, log: FakeLog | None = None) -> Intake:
-    return Intake(queue, Config().policy(), "backups/", 300, 3600, log or FakeLog())
+    return Intake(queue, Config().policy(), "bkt", "backups/", 300, 3600, log or FakeLog())
 
 
-def new(key: str, etag: str = "e1") -> NewObject:
-    return NewObject("bkt", key, etag, 5000, EVENT_TIME)
+def new(key: str, etag: str = "e1", bucket: str = "bkt") -> NewObject:
+    return NewObject(bucket, key, etag, 5000, EVENT_TIME)
 
 
 class Rig:
@@ -72,6 +74,13 @@ def test_intake_queues_one_delayed_message_per_tarball() -> None:
     first = queue.sent[0][0]
     assert first.attempt == 1
     assert first.deadline == EVENT_TIME + timedelta(seconds=3600)
+
+
+def test_intake_skips_tarballs_in_other_buckets_unless_no_bucket_is_configured() -> None:
+    queue = FakeQueue()
+    assert intake(queue).accept([new("backups/h/a.tar", bucket="other")]) == {"queued": 0, "skipped": 1}
+    anywhere = Intake(queue, Config().policy(), "", "backups/", 300, 3600, FakeLog())
+    assert anywhere.accept([new("backups/h/a.tar", bucket="other")]) == {"queued": 1, "skipped": 0}
 
 
 def test_intake_that_cannot_queue_fails_the_invocation() -> None:
@@ -166,13 +175,14 @@ def test_throttling_fails_the_item_and_is_never_a_missing_verdict() -> None:
     assert rig.notifier.alerts == []
 
 
-def test_alert_subject_stays_ascii_for_unicode_buckets_and_keys() -> None:
-    rig = Rig([tarball()], EVENT_TIME + timedelta(seconds=3600))
-    rig.run(first_message())
-    subject, _ = rig.notifier.alerts[0]
+@pytest.mark.parametrize("verdict", ["missing", "undersized", "stale"])
+def test_alert_subject_is_ascii_and_under_100_characters_for_the_longest_bucket(verdict: str) -> None:
+    # given the longest bucket name S3 allows and a unicode key
     m = CheckMessage.first(NewObject("b" * 63, KEY, "e1", 1, EVENT_TIME), 1)
-    from sibling_sentinel.domain.verdicts import TarballVerdict
-
-    long_subject, _ = alert_text(m, TarballVerdict(obj(KEY), ()))
+    result = TarballVerdict(obj(KEY), (RuleVerdict(listing_rule(), Verdict(verdict), LISTING, None, "x"),))
+    # when the alert is written
+    subject, text = alert_text(m, result)
+    # then SNS's subject rules hold (printable ASCII, fewer than 100 characters) and the key is in the body
     assert subject.isascii()
-    assert len(long_subject) <= 100
+    assert len(subject) < 100
+    assert KEY in text

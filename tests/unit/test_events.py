@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime
 from urllib.parse import quote_plus
 
@@ -87,3 +88,25 @@ def test_s3_test_event_is_ignored() -> None:
 def test_malformed_events_fail_with_a_clear_error(bad: dict) -> None:
     with pytest.raises(MalformedEventError):
         created_objects(bad)
+
+
+def test_records_wrapped_by_sqs_and_sns_are_unwrapped_and_decoded_once() -> None:
+    # given the same S3 notification delivered through SQS, SNS, and SNS then SQS (not raw)
+    s3_event = records_created("b", ["backups/h/c%2B%2B+build.tar"])
+    via_sqs = {"Records": [{"eventSource": "aws:sqs", "body": json.dumps(s3_event)}]}
+    via_sns = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps(s3_event)}}]}
+    envelope = {"Type": "Notification", "Message": json.dumps(s3_event)}
+    via_sns_sqs = {"Records": [{"eventSource": "aws:sqs", "body": json.dumps(envelope)}]}
+    # then each yields the one tarball, with its key decoded exactly once
+    for wrapped in (via_sqs, via_sns, via_sns_sqs):
+        assert [n.key for n in created_objects(wrapped)] == ["backups/h/c++ build.tar"]
+
+
+def test_s3_test_event_inside_sqs_is_ignored() -> None:
+    wrapped = {"Records": [{"eventSource": "aws:sqs", "body": json.dumps({"Event": "s3:TestEvent"})}]}
+    assert created_objects(wrapped) == []
+
+
+def test_records_from_an_unknown_source_are_refused_not_skipped() -> None:
+    with pytest.raises(MalformedEventError, match="aws:kinesis"):
+        created_objects({"Records": [{"eventSource": "aws:kinesis"}]})

@@ -121,10 +121,20 @@ def test_text_report_warns_when_the_prefix_holds_no_tarballs() -> None:
     assert "within threshold" in text
 
 
-def test_json_keeps_unicode_and_markup_verbatim() -> None:
+def test_json_is_ascii_and_keeps_unicode_and_markup_exactly() -> None:
+    # given a key with unicode and markup
     key = "backups/h/résumé & <notes>.tar"
     report = build([obj(key)]).to_json()
+    # then the JSON is plain ASCII (safe on any terminal) and parses back to the exact key
+    assert report.isascii()
     assert json.loads(report)["findings"][0]["key"] == key
+
+
+def test_empty_prefix_carries_a_warning_in_json() -> None:
+    assert json.loads(build([]).to_json())["warnings"] == [
+        "no tarballs under this prefix; is the prefix right?"
+    ]
+    assert json.loads(build(FLEET).to_json())["warnings"] == []
 
 
 def test_findings_past_the_memory_limit_spill_to_disk_and_all_come_back() -> None:

@@ -16,11 +16,13 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 KEY_PREFIX = "sibling-sentinel.check"
+IN_FLIGHT = "duplicate-in-flight"
 
 
 def once_per_step(
@@ -35,8 +37,18 @@ def once_per_step(
     store = DynamoDBPersistenceLayer(table_name=table, boto3_client=client)
 
     def once(fn: Callable[..., Any]) -> Callable[..., Any]:
-        return idempotent_function(  # type: ignore[no-any-return]
+        guarded = idempotent_function(
             data_keyword_argument="message", persistence_store=store, config=config, key_prefix=KEY_PREFIX
         )(fn)
+
+        def step(**kwargs: Any) -> Any:
+            try:
+                return guarded(**kwargs)
+            except IdempotencyAlreadyInProgressError:
+                # The copy in flight holds its own SQS message and is retried if it fails, so this
+                # duplicate is done; failing it would only walk it toward the DLQ.
+                return IN_FLIGHT
+
+        return step
 
     return once, config

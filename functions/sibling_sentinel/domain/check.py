@@ -1,9 +1,11 @@
 """The event path's domain: the check message, and what to do with a tarball once it is checked.
 
 A check message travels OnTarballCreated -> CheckQueue -> CheckSiblings, and CheckSiblings sends it
-back to its own queue until the siblings are there or the deadline passes. Lambda would drop such a
-loop after about 16 hops, so the real bound is here, in the message: a deadline no further than
-MAX_WINDOW_S from the event, and at most MAX_ATTEMPTS hops.
+back to its own queue until the siblings are there or the deadline passes. Lambda stops such a loop
+after about 16 invocations (unless the function sets `RecursiveLoop: Allow`), and it does so
+silently, so the chain must end well before that: Config refuses a deadline that needs more than
+MAX_ATTEMPTS checks, a message may not carry a deadline further than MAX_WINDOW_S from its event,
+and the check that reaches MAX_ATTEMPTS is the last one whatever its deadline says.
 """
 
 from __future__ import annotations
@@ -21,8 +23,13 @@ from .verdicts import TarballVerdict, Verdict
 
 MESSAGE_VERSION = 1
 SQS_MAX_DELAY_S = 900
-MAX_ATTEMPTS = 50
-MAX_WINDOW_S = 7 * 24 * 3600
+MAX_ATTEMPTS = 14  # plus OnTarballCreated's own invocation, 15: below Lambda's ~16
+MAX_WINDOW_S = SQS_MAX_DELAY_S * MAX_ATTEMPTS  # 3.5 h: a first delay of up to 900 s and 13 more of 900 s
+
+
+def checks_needed(delay_s: int, deadline_s: int) -> int:
+    """How many CheckSiblings invocations a tarball whose siblings never come goes through."""
+    return 1 + max(0, math.ceil((deadline_s - delay_s) / SQS_MAX_DELAY_S))
 
 
 class MalformedMessageError(ValueError):

@@ -54,16 +54,24 @@ class Intake:
 
     queue: CheckQueue
     policy: Policy
+    bucket: str
     prefix: str
     delay_s: int
     deadline_s: int
     log: Log
 
+    def watches(self, new: NewObject) -> bool:
+        """A tarball under the prefix, in the backup bucket (any bucket when none is configured)."""
+        in_bucket = not self.bucket or new.bucket == self.bucket
+        return in_bucket and new.key.startswith(self.prefix) and self.policy.naming.is_tarball(new.key)
+
     def accept(self, created: Iterable[NewObject]) -> dict[str, int]:
         messages, skipped = [], 0
         for new in created:
-            if not new.key.startswith(self.prefix) or not self.policy.naming.is_tarball(new.key):
-                self.log.debug("skipped: not a tarball under the prefix", extra={"key": new.key})
+            if not self.watches(new):
+                self.log.debug(
+                    "skipped: not a tarball under the prefix", extra={"bucket": new.bucket, "key": new.key}
+                )
                 skipped += 1
                 continue
             messages.append(CheckMessage.first(new, self.deadline_s))
@@ -150,6 +158,7 @@ class Checker:
         else:
             assert verdict is not None
             self.metrics.count("SiblingCheckFailed")
+            # The event goes first: if the page then fails, the retry repeats a cheap event, never a page.
             self.bus.put(CHECK_FAILED, failure_detail(msg, verdict))
             subject, text = alert_text(msg, verdict)
             self.notifier.publish(subject, text)
@@ -175,7 +184,7 @@ def failure_detail(msg: CheckMessage, verdict: TarballVerdict) -> dict[str, Any]
     }
 
 
-SUBJECT_MAX = 100
+SUBJECT_MAX = 99  # SNS: "less than 100 characters"
 
 
 def alert_text(msg: CheckMessage, verdict: TarballVerdict) -> tuple[str, str]:

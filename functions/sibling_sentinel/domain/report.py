@@ -228,14 +228,22 @@ class Report:
             "groups": {name: self.groups[name].to_dict() for name in sorted(self.groups)},
             "started_at": _iso(self.started_at),
             "duration_s": round(self.duration_s, 3),
+            "warnings": self.warnings,
         }
+
+    @property
+    def warnings(self) -> list[str]:
+        """Things that are not problems but that an operator should not miss, e.g. a mistyped prefix."""
+        if self.counts["tarballs"] == 0:
+            return ["no tarballs under this prefix; is the prefix right?"]
+        return []
 
     def write_json(self, out: TextIO) -> None:
         """One JSON object, findings streamed one per line so they are never all in memory at once."""
-        head = json.dumps(self._head(), indent=2, ensure_ascii=False)
+        head = json.dumps(self._head(), indent=2)
         out.write(head[:-2] + ',\n  "findings": [')
         for n, finding in enumerate(self.findings):
-            out.write(("," if n else "") + "\n    " + json.dumps(finding, ensure_ascii=False))
+            out.write(("," if n else "") + "\n    " + json.dumps(finding))
         out.write("\n  ]\n}\n" if len(self.findings) else "]\n}\n")
 
     def to_json(self) -> str:
@@ -256,8 +264,7 @@ class Report:
             "  ".join(f"{name} {n}" for name, n in counts.items()),
             f"problems {self.problems} (threshold {self.threshold}): {state}; coverage {self.coverage:.2%}",
         ]
-        if counts["tarballs"] == 0:
-            lines.append("warning: no tarballs under this prefix; is the prefix right?")
+        lines += [f"warning: {w}" for w in self.warnings]
         if len(self.findings):
             lines += ["", "FINDINGS"]
             for f in self.findings:
