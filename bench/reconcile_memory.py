@@ -168,7 +168,8 @@ def summary(report: Report) -> dict[str, Any]:
     for name, group in report.groups.items():
         line = json.dumps([name, group.to_dict()], sort_keys=True)
         total += int.from_bytes(hashlib.sha256(line.encode()).digest())
-    counts = {"tarballs": report.counts["tarballs"], **{v.value: report.counts[v.value] for v in Verdict}}
+    totals = report.counts
+    counts = {"tarballs": totals["tarballs"], **{v.value: totals[v.value] for v in Verdict}}
     return {
         "objects_listed": report.objects_listed,
         "tarballs": counts["tarballs"],

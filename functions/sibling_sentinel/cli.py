@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from . import __version__
 from .config import Config
 from .domain.report import Report, findings_of
-from .domain.sweep import Sweep, check_tarball
+from .domain.sweep import Sweep, as_folder, check_tarball
 from .errors import ConfigError, SentinelError
 
 EXIT_OK, EXIT_BREACH, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
@@ -117,9 +117,7 @@ def run_sweep(
         config.group_depth,
         clock=lambda: datetime.now(UTC),
     )
-    report = sweep.run(
-        bucket, config.with_overrides(prefix=prefix).prefix, progress=_progress(err) if err.isatty() else None
-    )
+    report = sweep.run(bucket, as_folder(prefix), progress=_progress(err) if err.isatty() else None)
     if err.isatty():
         err.write("\n")
     if report_path is not None:
@@ -128,7 +126,7 @@ def run_sweep(
     if fmt == "json":
         report.write_json(out)
     else:
-        out.write(report.to_text())
+        report.write_text(out)
     return EXIT_BREACH if report.breach else EXIT_OK
 
 

@@ -6,7 +6,7 @@ import io
 import json
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any, TextIO
@@ -176,7 +176,7 @@ def group_of(key: str, prefix: str, depth: int) -> str:
 
 @dataclass
 class Report:
-    """What one sweep found. `complete` is False only while it is still being built."""
+    """What one sweep found: the totals are the sum of the per-host groups, never counted twice."""
 
     bucket: str
     prefix: str
@@ -185,21 +185,19 @@ class Report:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     objects_listed: int = 0
     duration_s: float = 0.0
-    counts: Counter[str] = field(default_factory=Counter)
     groups: dict[str, Group] = field(default_factory=dict)
     findings: FindingLog = field(default_factory=FindingLog)
 
     def add(self, outcome: Outcome) -> None:
-        self.counts[outcome.verdict.value] += 1
-        if isinstance(outcome, TarballVerdict):
-            self.counts["tarballs"] += 1
-            key = outcome.tarball.key
-        else:
-            key = outcome.sibling.key
+        key = outcome.tarball.key if isinstance(outcome, TarballVerdict) else outcome.sibling.key
         name = group_of(key, self.prefix, self.group_depth)
         self.groups.setdefault(name, Group(name)).add(outcome)
         for finding in findings_of(outcome):
             self.findings.add(finding)
+
+    @property
+    def counts(self) -> Counter[str]:
+        return sum((g.counts for g in self.groups.values()), Counter())
 
     @property
     def problems(self) -> int:
@@ -212,8 +210,9 @@ class Report:
     @property
     def coverage(self) -> float:
         """`ok` over the tarballs that are not pending; 1.0 when there is nothing to judge."""
-        judged = self.counts["tarballs"] - self.counts[Verdict.PENDING.value]
-        return 1.0 if judged == 0 else self.counts[Verdict.OK.value] / judged
+        counts = self.counts
+        judged = counts["tarballs"] - counts[Verdict.PENDING.value]
+        return 1.0 if judged == 0 else counts[Verdict.OK.value] / judged
 
     def _head(self) -> dict[str, Any]:
         return {
@@ -255,7 +254,8 @@ class Report:
         parsed: dict[str, Any] = json.loads(self.to_json())
         return parsed
 
-    def to_text(self) -> str:
+    def write_text(self, out: TextIO) -> None:
+        """The same report as a readable table, findings streamed like the JSON's."""
         counts = _counts(self.counts)
         state = "BREACH" if self.breach else "within threshold"
         lines = [
@@ -263,36 +263,36 @@ class Report:
             f"in {self.duration_s:.1f}s",
             "  ".join(f"{name} {n}" for name, n in counts.items()),
             f"problems {self.problems} (threshold {self.threshold}): {state}; coverage {self.coverage:.2%}",
+            *(f"warning: {w}" for w in self.warnings),
         ]
-        lines += [f"warning: {w}" for w in self.warnings]
+        out.write("\n".join(lines) + "\n")
         if len(self.findings):
-            lines += ["", "FINDINGS"]
+            out.write("\nFINDINGS\n")
             for f in self.findings:
-                lines += [f"{f['verdict']:<10}  {f['key']}", f"{'':<10}  -> {f['sibling']}: {f['reason']}"]
+                out.write(f"{f['verdict']:<10}  {f['key']}\n{'':<10}  -> {f['sibling']}: {f['reason']}\n")
         if self.groups:
-            lines += [
-                "",
-                "GROUPS",
-                *_table(
-                    ("group", "tarballs", "ok", "pending", "problems", "newest tarball", "newest complete"),
-                    [
-                        (
-                            name,
-                            str(g.counts["tarballs"]),
-                            str(g.counts["ok"]),
-                            str(g.counts["pending"]),
-                            str(_problems(g.counts)),
-                            _iso(g.newest_tarball.last_modified) if g.newest_tarball else "-",
-                            _iso(g.newest_complete.last_modified) if g.newest_complete else "NONE",
-                        )
-                        for name, g in sorted(self.groups.items())
-                    ],
-                ),
+            rows = [
+                (
+                    name,
+                    str(g.counts["tarballs"]),
+                    str(g.counts["ok"]),
+                    str(g.counts["pending"]),
+                    str(_problems(g.counts)),
+                    _iso(g.newest_tarball.last_modified) if g.newest_tarball else "-",
+                    _iso(g.newest_complete.last_modified) if g.newest_complete else "NONE",
+                )
+                for name, g in sorted(self.groups.items())
             ]
-        return "\n".join(lines) + "\n"
+            header = ("group", "tarballs", "ok", "pending", "problems", "newest tarball", "newest complete")
+            out.write("\nGROUPS\n" + "\n".join(_table(header, rows)) + "\n")
+
+    def to_text(self) -> str:
+        buffer = io.StringIO()
+        self.write_text(buffer)
+        return buffer.getvalue()
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()

@@ -11,7 +11,7 @@ from ..errors import ConfigError, ObjectNotFoundError
 from .objects import ListedObject
 from .reconcile import Reconciler
 from .report import Report
-from .verdicts import S3_MAX_KEY_BYTES, Policy, TarballVerdict
+from .verdicts import Policy, TarballVerdict, fits_in_s3
 
 
 class Lister(Protocol):
@@ -67,9 +67,7 @@ def find_siblings(
 ) -> Mapping[str, ListedObject]:
     found = {}
     for key in policy.sibling_keys(tarball_key):
-        if len(key.encode("utf-8")) > S3_MAX_KEY_BYTES:
-            continue  # cannot exist, and S3 may answer the HEAD with 400 rather than 404
-        obj = store.head(bucket, key)
+        obj = store.head(bucket, key) if fits_in_s3(key) else None
         if obj is not None:
             found[key] = obj
     return found

@@ -123,10 +123,15 @@ class Policy:
 S3_MAX_KEY_BYTES = 1024
 
 
+def fits_in_s3(key: str) -> bool:
+    """A longer key cannot exist, and S3 may answer a HEAD for it with 400 rather than 404."""
+    return len(key.encode("utf-8")) <= S3_MAX_KEY_BYTES
+
+
 def _too_long(sibling_key: str) -> str:
-    size = len(sibling_key.encode("utf-8"))
-    if size <= S3_MAX_KEY_BYTES:
+    if fits_in_s3(sibling_key):
         return ""
+    size = len(sibling_key.encode("utf-8"))
     return f"; it cannot exist: its key would be {size} bytes, over S3's {S3_MAX_KEY_BYTES}-byte limit"
 
 
