@@ -23,7 +23,7 @@ class FakeBucket:
         self.objects = {o.key: o for o in objects}
         self.page_size = page_size
         self.fail_after_pages: tuple[int, Exception] | None = None
-        self.heads: list[str] = []
+        self.finds: list[list[str]] = []
 
     def pages(self, bucket: str, prefix: str) -> Iterator[Sequence[ListedObject]]:
         keys = sorted(k for k in self.objects if k.startswith(prefix))
@@ -32,9 +32,10 @@ class FakeBucket:
                 raise self.fail_after_pages[1]
             yield [self.objects[k] for k in keys[start : start + self.page_size]]
 
-    def head(self, bucket: str, key: str) -> ListedObject | None:
-        self.heads.append(key)
-        return self.objects.get(key)
+    def find(self, bucket: str, keys: Iterable[str]) -> dict[str, ListedObject]:
+        asked = list(keys)
+        self.finds.append(asked)
+        return {k: self.objects[k] for k in asked if k in self.objects}
 
 
 class FakeClock:

@@ -187,7 +187,7 @@ def test_malformed_created_event_fails_the_invocation(stack: Stack) -> None:
 
 @pytest.mark.parametrize("shape", ["records", "eventbridge"])
 @pytest.mark.parametrize("key", ODD_KEYS)
-def test_check_heads_the_right_object_for_odd_keys(
+def test_check_finds_the_right_object_for_odd_keys(
     stack: Stack, key: str, shape: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # given an odd-named tarball whose listing is there, announced in either event shape
@@ -304,11 +304,11 @@ def test_a_batch_where_every_message_fails_is_retried_whole(stack: Stack) -> Non
 def test_throttling_and_access_denied_fail_the_item_without_alerting(
     stack: Stack, status: int, code: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # given a tarball past its deadline, and S3 answering HEAD with throttling or 403
+    # given a tarball past its deadline, and S3 answering its read with throttling or 403
     etag = stack.put("backups/h/t.tar")
     ok = message_for(stack, "backups/h/t.tar", etag, event_age_s=7200)
     boto3.setup_default_session()
-    fail_with(status, code, "HeadObject")
+    fail_with(status, code, "ListObjectsV2")
     # when checked (it is the only message, so the whole batch fails and is retried)
     with pytest.raises(BatchProcessingError):
         check_siblings.handler(sqs_event(ok.to_json()), LambdaContext())
@@ -320,13 +320,13 @@ def test_throttling_and_access_denied_fail_the_item_without_alerting(
 
 
 def test_a_throttled_item_fails_alone_beside_one_that_passes(stack: Stack) -> None:
-    # given two tarballs: one whose HEAD is throttled, one with its listing present
+    # given two tarballs: one whose read is throttled, one with its listing present
     throttled = message_for(stack, "backups/h/slow.tar", stack.put("backups/h/slow.tar"), event_age_s=7200)
     good_etag = stack.put("backups/h/fine.tar")
     stack.put("backups/h/fine.tar.list.txt", 300)
     good = message_for(stack, "backups/h/fine.tar", good_etag, event_age_s=7200)
     boto3.setup_default_session()
-    fail_with(503, "SlowDown", "HeadObject", only="slow.tar")
+    fail_with(503, "SlowDown", "ListObjectsV2", only="slow.tar")
     # when both are checked in one batch
     response = check_siblings.handler(sqs_event(throttled.to_json(), good.to_json()), LambdaContext())
     boto3.setup_default_session()
@@ -340,7 +340,7 @@ def test_failed_step_can_run_again_after_the_error_clears(stack: Stack) -> None:
     etag = stack.put("backups/h/r.tar")
     m = message_for(stack, "backups/h/r.tar", etag, event_age_s=7200)
     boto3.setup_default_session()
-    fail_with(503, "SlowDown", "HeadObject")
+    fail_with(503, "SlowDown", "ListObjectsV2")
     with pytest.raises(BatchProcessingError):
         check_siblings.handler(sqs_event(m.to_json()), LambdaContext())
     # when SQS redelivers it after S3 recovered

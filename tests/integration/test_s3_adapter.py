@@ -172,18 +172,41 @@ def test_odd_keys_round_trip_through_the_lister_unchanged(s3: S3Client) -> None:
 
 
 @pytest.mark.parametrize("key", ODD_KEYS, ids=lambda k: k[len("backups/odd/") :][:24])
-def test_odd_keys_round_trip_through_head(s3: S3Client, key: str) -> None:
-    # given an object whose key needs escaping in a URL
+def test_odd_keys_round_trip_through_find(s3: S3Client, key: str) -> None:
+    # given an object whose key needs escaping in a URL, beside its listing and a neighbour
     body = b"y" * 42
     put(s3, key, body)
+    put(s3, key[:-4] + "x.tar")
 
-    # when it is read with HEAD
-    found = S3Objects(s3).head(BUCKET, key)
+    # when it and its (absent) listing are looked up
+    found = S3Objects(s3).find(BUCKET, [key, key + ".list.txt"])
 
-    # then it is found under the same key with its size and etag
-    assert found is not None
-    assert (found.key, found.size) == (key, 42)
-    assert found.etag == hashlib.md5(body, usedforsecurity=False).hexdigest()
+    # then only it is found, under the same key, with its size and etag
+    assert list(found) == [key]
+    assert (found[key].key, found[key].size) == (key, 42)
+    assert found[key].etag == hashlib.md5(body, usedforsecurity=False).hexdigest()
+
+
+def test_find_stops_listing_once_past_the_keys_it_wants(s3: S3Client) -> None:
+    # given a tarball whose stem is the prefix of many later keys
+    put(s3, "backups/h/a.tar")
+    put(s3, "backups/h/a.tar.list.txt")
+    for n in range(30):
+        put(s3, f"backups/h/a.tar.zz{n:02}")
+    seen = answer_with(s3, "ListObjectsV2", 0, when=lambda attempt, url: False)
+
+    # when the tarball and its listing are looked up with two keys a page
+    found = S3Objects(s3, page_size=2).find(BUCKET, ["backups/h/a.tar", "backups/h/a.tar.list.txt"])
+
+    # then both are found from the first page, without listing the other thirty keys
+    assert sorted(found) == ["backups/h/a.tar", "backups/h/a.tar.list.txt"]
+    assert len(seen) == 1
+
+
+def test_find_of_nothing_reads_nothing(s3: S3Client) -> None:
+    seen = answer_with(s3, "ListObjectsV2", 0, when=lambda attempt, url: False)
+    assert S3Objects(s3).find(BUCKET, []) == {}
+    assert seen == []
 
 
 # -- errors ----------------------------------------------------------------------------------------------
@@ -248,29 +271,23 @@ def test_throttling_that_stops_within_the_retries_is_not_an_error(s3: S3Client) 
     assert keys == ["backups/a.tar", "backups/b.tar"]
 
 
-def test_head_forbidden_is_access_denied_never_absent(s3: S3Client) -> None:
-    # given S3 answers HEAD with a bodiless 403, as it does when the caller lacks s3:GetObject
+def test_find_forbidden_is_access_denied_never_absent(s3: S3Client) -> None:
+    # given S3 refuses the small listing with a 403, as it does outside the role's s3:prefix condition
     put(s3, "backups/a.tar")
-    answer_with(s3, "HeadObject", 403)
+    answer_with(s3, "ListObjectsV2", 403, "AccessDenied")
 
-    # when the object is read with HEAD
+    # when the tarball and its listing are looked up
     with pytest.raises(AccessDeniedError) as caught:
-        S3Objects(s3).head(BUCKET, "backups/a.tar")
+        S3Objects(s3).find(BUCKET, ["backups/a.tar", "backups/a.tar.list.txt"])
 
-    # then it is an error naming the object, not a missing object
+    # then it is an error naming where, not a missing object
     assert f"s3://{BUCKET}/backups/a.tar" in str(caught.value)
     assert "\n" not in str(caught.value)
 
 
-def test_head_not_found_is_absent(s3: S3Client) -> None:
-    # given a bucket without the key
-    put(s3, "backups/a.tar")
-
-    # when the missing key is read with HEAD
-    found = S3Objects(s3).head(BUCKET, "backups/a.tar.list.txt")
-
-    # then it is reported as absent
-    assert found is None
+def test_find_in_a_bucket_that_does_not_exist_is_bucket_not_found(s3: S3Client) -> None:
+    with pytest.raises(BucketNotFoundError, match="no-such-bucket"):
+        S3Objects(s3).find("no-such-bucket", ["backups/a.tar"])
 
 
 def test_missing_credentials_translate_to_access_denied_on_one_line() -> None:

@@ -102,7 +102,7 @@ def test_checker_passes_a_tarball_whose_listing_arrived() -> None:
     # then it counts a pass and the arrival lag, and alerts nobody
     assert rig.metrics.values == [("SiblingCheckPassed", 1), ("SiblingArrivalSeconds", 30.0)]
     assert rig.notifier.alerts == []
-    assert rig.bucket.heads == [KEY, LISTING]
+    assert rig.bucket.finds == [[KEY, LISTING]]
 
 
 def test_checker_reschedules_before_the_deadline() -> None:
@@ -162,10 +162,10 @@ def test_throttling_fails_the_item_and_is_never_a_missing_verdict() -> None:
     # given S3 that is throttling past its retries
     rig = Rig([tarball()], EVENT_TIME + timedelta(seconds=3600))
 
-    def throttled(bucket: str, key: str) -> None:
+    def throttled(bucket: str, keys: object) -> None:
         raise ThrottledError("reading: SlowDown")
 
-    rig.bucket.head = throttled  # type: ignore[method-assign]
+    rig.bucket.find = throttled  # type: ignore[method-assign,assignment]
     # when checked
     with pytest.raises(ThrottledError):
         rig.run(first_message())

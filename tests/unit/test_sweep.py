@@ -48,11 +48,14 @@ def test_a_sweep_that_fails_midway_gives_no_report() -> None:
         sweep(bucket).run("b", "backups/")
 
 
-def test_check_judges_one_tarball_by_head_requests() -> None:
+def test_check_judges_one_tarball_from_a_single_read_of_it_and_its_siblings() -> None:
+    # given a tarball with a short listing
     bucket = FakeBucket([obj("backups/h/a.tar"), obj("backups/h/a.tar.list.txt", 10)])
+    # when it is checked
     result = check_tarball(bucket, "b", "backups/h/a.tar", POLICY, NOW)
+    # then one read asked for both keys, and the listing is judged undersized
     assert result.verdict is Verdict.UNDERSIZED
-    assert bucket.heads == ["backups/h/a.tar", "backups/h/a.tar.list.txt"]
+    assert bucket.finds == [["backups/h/a.tar", "backups/h/a.tar.list.txt"]]
 
 
 def test_check_of_an_absent_tarball_is_an_error_not_a_verdict() -> None:

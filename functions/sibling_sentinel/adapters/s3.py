@@ -1,14 +1,15 @@
-"""S3 reads: listing a prefix in key order, and HEAD of one object."""
+"""S3 reads: listing a prefix in key order, and finding a few named objects by one small listing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.objects import ListedObject
-from .errors import error_code, translate
+from .errors import translate
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -41,18 +42,26 @@ class S3Lister:
 
 
 class S3Objects:
-    """HEAD requests. Only a 404 from an existing bucket means "absent"; a 403 is an error, never absent."""
+    """Reads a few named objects.
 
-    def __init__(self, client: S3Client) -> None:
-        self._s3 = client
+    `find` lists their common prefix instead of sending a HEAD for each: a HEAD on a missing key
+    answers 403, not 404, unless the role may list the bucket without an `s3:prefix` condition, and
+    the deployed role may only list under its prefix. A listing answers "absent" without that doubt,
+    and costs one request for a tarball and all its siblings.
+    """
 
-    def head(self, bucket: str, key: str) -> ListedObject | None:
-        try:
-            r = self._s3.head_object(Bucket=bucket, Key=key)
-        except ClientError as e:
-            if error_code(e) in ("404", "NoSuchKey"):
-                return None
-            raise translate(e, f"reading s3://{bucket}/{key}") from e
-        except BotoCoreError as e:
-            raise translate(e, f"reading s3://{bucket}/{key}") from e
-        return ListedObject(key, r["ContentLength"], r["LastModified"], _etag(r.get("ETag")))
+    def __init__(self, client: S3Client, page_size: int = 1000) -> None:
+        self._lister = S3Lister(client, page_size)
+
+    def find(self, bucket: str, keys: Iterable[str]) -> dict[str, ListedObject]:
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        last = max(k.encode() for k in wanted)
+        found: dict[str, ListedObject] = {}
+        for page in self._lister.pages(bucket, os.path.commonprefix(sorted(wanted))):
+            found.update((o.key, o) for o in page if o.key in wanted)
+            if not page or page[-1].key.encode() >= last:
+                break
+        return found
+

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from ..errors import SentinelError
 from .check import CheckMessage, Decision, MalformedMessageError, NewObject, Step, decide
-from .sweep import ObjectStore, find_siblings
+from .sweep import ObjectStore, look_up
 from .verdicts import Policy, TarballVerdict
 
 EVENT_SOURCE = "sibling-sentinel"
@@ -131,11 +131,8 @@ class Checker:
     def _run(self, message: dict[str, Any]) -> str:
         msg = CheckMessage.from_dict(message)
         now = self.clock()
-        current = self.store.head(msg.bucket, msg.key)
-        verdict = None
-        if current is not None:
-            siblings = find_siblings(self.store, msg.bucket, self.policy, msg.key)
-            verdict = self.policy.judge(current, siblings, now)
+        current, siblings = look_up(self.store, msg.bucket, self.policy, msg.key)
+        verdict = None if current is None else self.policy.judge(current, siblings, now)
         decision = decide(msg, current, verdict, now)
         self._act(msg, decision, verdict)
         return decision.step.value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -21,9 +21,9 @@ class Lister(Protocol):
 
 
 class ObjectStore(Protocol):
-    """Reads one object's metadata; None means S3 said the key does not exist (a 404)."""
+    """The objects among `keys` that exist; a key left out was listed as absent, never merely unseen."""
 
-    def head(self, bucket: str, key: str) -> ListedObject | None: ...
+    def find(self, bucket: str, keys: Iterable[str]) -> Mapping[str, ListedObject]: ...
 
 
 def as_folder(prefix: str) -> str:
@@ -62,22 +62,20 @@ class Sweep:
         return report
 
 
-def find_siblings(
+def look_up(
     store: ObjectStore, bucket: str, policy: Policy, tarball_key: str
-) -> Mapping[str, ListedObject]:
-    found = {}
-    for key in policy.sibling_keys(tarball_key):
-        obj = store.head(bucket, key) if fits_in_s3(key) else None
-        if obj is not None:
-            found[key] = obj
-    return found
+) -> tuple[ListedObject | None, Mapping[str, ListedObject]]:
+    """A tarball and its siblings in one read; keys longer than S3 allows cannot exist, so are not asked."""
+    keys = [k for k in (tarball_key, *policy.sibling_keys(tarball_key)) if fits_in_s3(k)]
+    found = dict(store.find(bucket, keys))
+    return found.pop(tarball_key, None), found
 
 
 def check_tarball(store: ObjectStore, bucket: str, key: str, policy: Policy, now: datetime) -> TarballVerdict:
-    """The verdict for one tarball, read with HEAD requests (no listing needed)."""
+    """The verdict for one tarball, from one small listing instead of a whole sweep."""
     if not policy.naming.is_tarball(key):
         raise ConfigError(f"{key!r} is not a tarball (its name has none of the tarball extensions)")
-    tarball = store.head(bucket, key)
+    tarball, siblings = look_up(store, bucket, policy, key)
     if tarball is None:
-        raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist (no such key or no such bucket)")
-    return policy.judge(tarball, find_siblings(store, bucket, policy, key), now)
+        raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
+    return policy.judge(tarball, siblings, now)

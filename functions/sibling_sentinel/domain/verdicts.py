@@ -124,7 +124,7 @@ S3_MAX_KEY_BYTES = 1024
 
 
 def fits_in_s3(key: str) -> bool:
-    """A longer key cannot exist, and S3 may answer a HEAD for it with 400 rather than 404."""
+    """A longer key cannot exist, so it is never asked for."""
     return len(key.encode("utf-8")) <= S3_MAX_KEY_BYTES
 
 
