@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sibling_sentinel.domain.objects import ListedObject
+from sibling_sentinel.domain.report import Report
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -25,7 +26,7 @@ class FakeBucket:
         self.fail_after_pages: tuple[int, Exception] | None = None
         self.finds: list[list[str]] = []
 
-    def pages(self, bucket: str, prefix: str) -> Iterator[Sequence[ListedObject]]:
+    def pages(self, bucket: str, prefix: str) -> Generator[Sequence[ListedObject], None, None]:
         keys = sorted(k for k in self.objects if k.startswith(prefix))
         for n, start in enumerate(range(0, len(keys), self.page_size)):
             if self.fail_after_pages is not None and n >= self.fail_after_pages[0]:
@@ -74,9 +75,11 @@ class FakeBus:
 class FakeNotifier:
     def __init__(self) -> None:
         self.alerts: list[tuple[str, str]] = []
+        self.kinds: list[str] = []
 
-    def publish(self, subject: str, message: str) -> None:
+    def publish(self, subject: str, message: str, kind: str) -> None:
         self.alerts.append((subject, message))
+        self.kinds.append(kind)
 
 
 class FakeCounter:
@@ -88,6 +91,12 @@ class FakeCounter:
 
     def seconds(self, name: str, value: float) -> None:
         self.values.append((name, value))
+
+    def percent(self, name: str, value: float) -> None:
+        self.values.append((name, value))
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(self.values)
 
     def names(self) -> list[str]:
         return [n for n, _ in self.values]
@@ -111,3 +120,15 @@ class FakeLog:
 
     def error(self, msg: str, *args: object, extra: dict[str, object] | None = None) -> None:
         self._add("error", msg, extra)
+
+
+class FakeReportStore:
+    """Keeps each report's JSON by key, as S3 would."""
+
+    def __init__(self, bucket: str = "reports") -> None:
+        self.bucket = bucket
+        self.saved: dict[str, dict[str, object]] = {}
+
+    def put(self, key: str, report: Report) -> str:
+        self.saved[key] = report.to_dict()
+        return f"s3://{self.bucket}/{key}"

@@ -1,4 +1,4 @@
-"""The event JSON in events/ is shared by `sam local invoke` and these tests."""
+"""The event JSON in infra/events/ is shared by `sam local invoke`, `sam remote invoke` and these tests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-EVENTS = Path(__file__).resolve().parent.parent / "events"
+EVENTS = Path(__file__).resolve().parent.parent / "infra" / "events"
 
 
 def event(name: str) -> dict[str, Any]:

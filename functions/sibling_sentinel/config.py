@@ -30,6 +30,8 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "check_delay_seconds": ("CHECK_DELAY_SECONDS", ""),
     "check_deadline_seconds": ("CHECK_DEADLINE_SECONDS", ""),
     "idempotency_table": ("IDEMPOTENCY_TABLE", ""),
+    "report_bucket": ("REPORT_BUCKET", ""),
+    "report_prefix": ("REPORT_PREFIX", ""),
     "endpoint_url": ("", "--endpoint-url"),
     "aws_max_attempts": ("AWS_MAX_ATTEMPTS", ""),
 }
@@ -56,11 +58,14 @@ class Config:
     check_delay_seconds: int = 300
     check_deadline_seconds: int = 3600
     idempotency_table: str = ""
+    report_bucket: str = ""
+    report_prefix: str = "sibling-sentinel/reports/"
     endpoint_url: str | None = None
     aws_max_attempts: int = 8
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefix", as_folder(self.prefix))
+        object.__setattr__(self, "report_prefix", as_folder(self.report_prefix))
         for field in (
             "min_listing_bytes",
             "stale_tolerance_seconds",

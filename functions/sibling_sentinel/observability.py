@@ -29,3 +29,6 @@ class EmfCounter:
 
     def seconds(self, name: str, value: float) -> None:
         self._metrics.add_metric(name=name, unit=MetricUnit.Seconds, value=value)
+
+    def percent(self, name: str, value: float) -> None:
+        self._metrics.add_metric(name=name, unit=MetricUnit.Percent, value=value)

@@ -12,10 +12,12 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from .adapters.aws import client
 from .adapters.notify import DefaultBus, SnsNotifier
 from .adapters.once import once_per_step
-from .adapters.s3 import S3Objects
+from .adapters.reports import S3ReportStore
+from .adapters.s3 import S3Lister, S3Objects
 from .adapters.sqs import SqsCheckQueue
 from .config import Config
 from .domain.event_path import Checker, Intake
+from .domain.full_sweep import FullSweep
 from .observability import EmfCounter
 
 
@@ -63,3 +65,24 @@ def checker(config: Config, logger: Logger, metrics: Metrics) -> tuple[Checker, 
         once=once,
     )
     return service, idempotency
+
+
+@functools.cache
+def full_sweep(config: Config, logger: Logger, metrics: Metrics) -> FullSweep:
+    """Reports go to REPORT_BUCKET, or beside the backups when it is empty."""
+    config.require("bucket", "alert_topic_arn")
+    s3 = aws_client(config, "s3")
+    return FullSweep(
+        lister=S3Lister(s3),
+        policy=config.policy(),
+        group_depth=config.group_depth,
+        bucket=config.bucket,
+        watched_prefix=config.prefix,
+        report_prefix=config.report_prefix,
+        store=S3ReportStore(s3, config.report_bucket or config.bucket),
+        bus=DefaultBus(aws_client(config, "events")),
+        alerts=SnsNotifier(aws_client(config, "sns"), config.alert_topic_arn),
+        metrics=EmfCounter(metrics),
+        log=logger,
+        clock=utc_now,
+    )

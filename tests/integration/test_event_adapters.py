@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from io import StringIO
@@ -124,7 +125,32 @@ def test_sns_publish_to_a_missing_topic_is_an_error() -> None:
     with mock_aws():
         client = boto3.client("sns")
         with pytest.raises(StorageError, match="NotFound"):
-            SnsNotifier(client, "arn:aws:sns:us-east-1:123456789012:nope").publish("s", "m")
+            SnsNotifier(client, "arn:aws:sns:us-east-1:123456789012:nope").publish("s", "m", "check-failed")
+
+
+def test_sns_alert_carries_its_kind_as_a_message_attribute_for_filtering() -> None:
+    with mock_aws():
+        # given a topic with a queue subscribed through a filter policy on `kind`
+        sns, sqs = boto3.client("sns"), boto3.client("sqs")
+        topic = sns.create_topic(Name="alerts")["TopicArn"]
+        url = sqs.create_queue(QueueName="pager")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes={"RawMessageDelivery": "true", "FilterPolicy": json.dumps({"kind": ["sweep-breach"]})},
+        )
+        # when one alert of each kind is published
+        notifier = SnsNotifier(sns, topic)
+        notifier.publish("check", "a check failed", "check-failed")
+        notifier.publish("sweep", "the sweep breached", "sweep-breach")
+        # then the filtered subscriber got only the sweep breach, with its attributes
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+        (message,) = got["Messages"]
+        assert message["Body"] == "the sweep breached"
+        assert message["MessageAttributes"]["kind"]["StringValue"] == "sweep-breach"
+        assert message["MessageAttributes"]["source"]["StringValue"] == "sibling-sentinel"
 
 
 def test_demo_runs_end_to_end_and_its_self_check_passes() -> None:

@@ -3,147 +3,26 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from botocore.awsrequest import AWSResponse
-from moto import mock_aws
 from moto.sqs.models import sqs_backends
 
 from sibling_sentinel import wiring
-from sibling_sentinel.domain.check import CheckMessage, NewObject
 from sibling_sentinel.events import MalformedEventError
 from sibling_sentinel.handlers import check_siblings, on_tarball_created
 
 from fixtures import event, eventbridge_created, records_created
+from stack import ACCOUNT, BUCKET, REGION, LambdaContext, Stack, emf, fail_with, message_for, sqs_event
 
-BUCKET = "backups-bucket"
-ACCOUNT, REGION = "123456789012", "us-east-1"
 ODD_KEYS = [
     "backups/h/db dump.tar",
     "backups/h/c++ build.tar.gz",
     "backups/h/literal%2Bpercent.tgz",
     "backups/h/résumé & <notes>.tar.xz",
 ]
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "CheckSiblings"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:CheckSiblings"
-    aws_request_id: str = "req-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
-@dataclass
-class Stack:
-    s3: Any
-    sqs: Any
-    queue_url: str
-    alerts_url: str
-    events_url: str
-
-    def put(self, key: str, size: int = 5000) -> str:
-        return str(self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"x" * size)["ETag"]).strip('"')
-
-    def drain(self, url: str) -> list[dict[str, Any]]:
-        got = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-        return [json.loads(m["Body"]) for m in got.get("Messages", [])]
-
-    def queued(self) -> list[tuple[dict[str, Any], int]]:
-        """Messages in the check queue with their delay, read from moto's backend (delays are real time)."""
-        queue = sqs_backends[ACCOUNT][REGION].queues["checks"]
-        return [
-            (json.loads(m.body), round((m.delayed_until - (m.sent_timestamp or 0)) / 1000))
-            for m in queue._messages
-        ]
-
-
-@pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    with mock_aws():
-        s3, sqs = boto3.client("s3"), boto3.client("sqs")
-        s3.create_bucket(Bucket=BUCKET)
-        queue_url = sqs.create_queue(QueueName="checks")["QueueUrl"]
-        alerts_url = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
-        events_url = sqs.create_queue(QueueName="event-inbox")["QueueUrl"]
-        topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
-        boto3.client("sns").subscribe(
-            TopicArn=topic,
-            Protocol="sqs",
-            Endpoint=f"arn:aws:sqs:{REGION}:{ACCOUNT}:alert-inbox",
-            Attributes={"RawMessageDelivery": "true"},
-        )
-        events = boto3.client("events")
-        events.put_rule(Name="failed", EventPattern=json.dumps({"source": ["sibling-sentinel"]}))
-        events.put_targets(
-            Rule="failed", Targets=[{"Id": "1", "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:event-inbox"}]
-        )
-        boto3.client("dynamodb").create_table(
-            TableName="checks-once",
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        )
-        for var, value in {
-            "BACKUP_BUCKET": BUCKET,
-            "BACKUP_PREFIX": "backups/",
-            "CHECK_QUEUE_URL": queue_url,
-            "ALERT_TOPIC_ARN": topic,
-            "IDEMPOTENCY_TABLE": "checks-once",
-            "CHECK_DELAY_SECONDS": "300",
-            "CHECK_DEADLINE_SECONDS": "3600",
-        }.items():
-            monkeypatch.setenv(var, value)
-        wiring.intake.cache_clear()
-        wiring.checker.cache_clear()
-        yield Stack(s3, sqs, queue_url, alerts_url, events_url)
-        wiring.intake.cache_clear()
-        wiring.checker.cache_clear()
-        Metrics().clear_metrics()
-
-
-def sqs_event(*bodies: str) -> dict[str, Any]:
-    records = event("sqs-check-batch.json")["Records"][:1]
-    template = records[0]
-    return {"Records": [{**template, "messageId": f"m{i}", "body": body} for i, body in enumerate(bodies)]}
-
-
-def message_for(stack: Stack, key: str, etag: str, event_age_s: float) -> CheckMessage:
-    when = datetime.now(UTC) - timedelta(seconds=event_age_s)
-    return CheckMessage.first(NewObject(BUCKET, key, etag, 5000, when), 3600)
-
-
-def emf(out: str) -> dict[str, Any]:
-    blobs = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
-    assert blobs, f"no EMF on stdout: {out!r}"
-    merged: dict[str, Any] = {}
-    for blob in blobs:
-        merged.update(blob)
-    return merged
-
-
-def fail_with(status: int, code: str, operation: str, only: str = "") -> Callable[..., AWSResponse | None]:
-    """Answer S3 `operation` requests whose URL contains `only` with an error, before moto sees them."""
-
-    class Raw:
-        def stream(self, **_: Any) -> Iterator[bytes]:
-            yield f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
-
-    def hook(request: Any, **_: Any) -> AWSResponse | None:
-        return AWSResponse(request.url, status, {}, Raw()) if only in request.url else None
-
-    boto3.DEFAULT_SESSION.events.register_first(f"before-send.s3.{operation}", hook)  # type: ignore[union-attr]
-    return hook
 
 
 # --- OnTarballCreated ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from .errors import translate
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef
 
 
 class DefaultBus:
@@ -44,8 +45,14 @@ class SnsNotifier:
         self._sns = client
         self._topic = topic_arn
 
-    def publish(self, subject: str, message: str) -> None:
+    def publish(self, subject: str, message: str, kind: str) -> None:
+        attributes: dict[str, MessageAttributeValueTypeDef] = {
+            "kind": {"DataType": "String", "StringValue": kind},
+            "source": {"DataType": "String", "StringValue": EVENT_SOURCE},
+        }
         try:
-            self._sns.publish(TopicArn=self._topic, Subject=subject, Message=message)
+            self._sns.publish(
+                TopicArn=self._topic, Subject=subject, Message=message, MessageAttributes=attributes
+            )
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"publishing to {self._topic}") from e

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,7 +26,7 @@ class S3Lister:
         self._s3 = client
         self._page_size = page_size
 
-    def pages(self, bucket: str, prefix: str) -> Iterator[list[ListedObject]]:
+    def pages(self, bucket: str, prefix: str) -> Generator[list[ListedObject], None, None]:
         where = f"listing s3://{bucket}/{prefix}"
         paginator = self._s3.get_paginator("list_objects_v2")
         try:
@@ -59,9 +59,9 @@ class S3Objects:
             return {}
         last = max(k.encode() for k in wanted)
         found: dict[str, ListedObject] = {}
-        for page in self._lister.pages(bucket, os.path.commonprefix(sorted(wanted))):
+        common = os.path.commonprefix(sorted(wanted))  # noqa: RUF071 (an S3 prefix is character-wise)
+        for page in self._lister.pages(bucket, common):
             found.update((o.key, o) for o in page if o.key in wanted)
             if not page or page[-1].key.encode() >= last:
                 break
         return found
-

@@ -14,6 +14,7 @@ from .verdicts import Policy, TarballVerdict
 
 EVENT_SOURCE = "sibling-sentinel"
 CHECK_FAILED = "Sibling Check Failed"
+ALERT_CHECK_FAILED = "check-failed"
 
 
 class CheckQueue(Protocol):
@@ -27,7 +28,9 @@ class EventBus(Protocol):
 
 
 class Notifier(Protocol):
-    def publish(self, subject: str, message: str) -> None: ...
+    """Alerts for people; `kind` travels as a message attribute so subscribers can filter on it."""
+
+    def publish(self, subject: str, message: str, kind: str) -> None: ...
 
 
 class Counter(Protocol):
@@ -36,6 +39,8 @@ class Counter(Protocol):
     def count(self, name: str, value: float = 1) -> None: ...
 
     def seconds(self, name: str, value: float) -> None: ...
+
+    def percent(self, name: str, value: float) -> None: ...
 
 
 class Log(Protocol):
@@ -158,7 +163,7 @@ class Checker:
             # The event goes first: if the page then fails, the retry repeats a cheap event, never a page.
             self.bus.put(CHECK_FAILED, failure_detail(msg, verdict))
             subject, text = alert_text(msg, verdict)
-            self.notifier.publish(subject, text)
+            self.notifier.publish(subject, text, kind=ALERT_CHECK_FAILED)
             self.log.warning(
                 "sibling check failed at its deadline", extra={**context, "verdict": verdict.verdict}
             )

@@ -185,6 +185,7 @@ class Report:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     objects_listed: int = 0
     duration_s: float = 0.0
+    complete: bool = True
     groups: dict[str, Group] = field(default_factory=dict)
     findings: FindingLog = field(default_factory=FindingLog)
 
@@ -203,8 +204,13 @@ class Report:
     def problems(self) -> int:
         return _problems(self.counts)
 
+    def to_counts(self) -> dict[str, int]:
+        """DESIGN.md's `counts`: tarballs and every verdict, zeros included."""
+        return _counts(self.counts)
+
     @property
     def breach(self) -> bool:
+        """Problems above the threshold; an incomplete sweep's count is a floor, so it can breach too."""
         return self.problems > self.threshold
 
     @property
@@ -218,8 +224,9 @@ class Report:
         return {
             "bucket": self.bucket,
             "prefix": self.prefix,
+            "complete": self.complete,
             "objects_listed": self.objects_listed,
-            "counts": _counts(self.counts),
+            "counts": self.to_counts(),
             "problems": self.problems,
             "threshold": self.threshold,
             "breach": self.breach,
@@ -233,9 +240,15 @@ class Report:
     @property
     def warnings(self) -> list[str]:
         """Things that are not problems but that an operator should not miss, e.g. a mistyped prefix."""
-        if self.counts["tarballs"] == 0:
-            return ["no tarballs under this prefix; is the prefix right?"]
-        return []
+        warnings = []
+        if not self.complete:
+            warnings.append(
+                "INCOMPLETE: the sweep stopped before the end of the listing; the counts cover only "
+                "what it reached, and this is not a pass"
+            )
+        elif self.counts["tarballs"] == 0:
+            warnings.append("no tarballs under this prefix; is the prefix right?")
+        return warnings
 
     def write_json(self, out: TextIO) -> None:
         """One JSON object, findings streamed one per line so they are never all in memory at once."""
@@ -256,8 +269,8 @@ class Report:
 
     def write_text(self, out: TextIO) -> None:
         """The same report as a readable table, findings streamed like the JSON's."""
-        counts = _counts(self.counts)
-        state = "BREACH" if self.breach else "within threshold"
+        counts = self.to_counts()
+        state = "BREACH" if self.breach else "within threshold" if self.complete else "INCOMPLETE"
         lines = [
             f"sweep of s3://{self.bucket}/{self.prefix}: {self.objects_listed} objects listed "
             f"in {self.duration_s:.1f}s",

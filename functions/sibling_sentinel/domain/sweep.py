@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -15,9 +15,12 @@ from .verdicts import Policy, TarballVerdict, fits_in_s3
 
 
 class Lister(Protocol):
-    """Lists a prefix as pages of objects in S3 key order."""
+    """Lists a prefix as pages of objects in S3 key order.
 
-    def pages(self, bucket: str, prefix: str) -> Iterator[Sequence[ListedObject]]: ...
+    A generator, so a sweep that stops early can close it and let it release connections and workers.
+    """
+
+    def pages(self, bucket: str, prefix: str) -> Generator[Sequence[ListedObject], None, None]: ...
 
 
 class ObjectStore(Protocol):
@@ -43,20 +46,39 @@ class Sweep:
     group_depth: int
     clock: Callable[[], datetime]
 
-    def run(self, bucket: str, prefix: str, progress: Progress | None = None) -> Report:
-        """Reconcile everything under the prefix; an error from the lister ends the sweep unreported."""
+    def run(
+        self,
+        bucket: str,
+        prefix: str,
+        progress: Progress | None = None,
+        keep_going: Callable[[], bool] | None = None,
+    ) -> Report:
+        """Reconcile everything under the prefix; an error from the lister ends the sweep unreported.
+
+        `keep_going` is asked between pages; when it says no, the sweep stops there and the report
+        says `complete: false`. Tarballs whose folder was not finished are left out rather than judged
+        on a half-read folder, so an incomplete report holds no false "missing".
+        """
         started = self.clock()
         report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=started)
         reconciler = Reconciler(self.policy, started)
-        for page_number, page in enumerate(self.lister.pages(bucket, prefix), start=1):
-            for obj in page:
-                for outcome in reconciler.feed(obj):
-                    report.add(outcome)
-            if progress is not None:
+        pages = self.lister.pages(bucket, prefix)
+        try:
+            for page_number, page in enumerate(pages, start=1):
+                for obj in page:
+                    for outcome in reconciler.feed(obj):
+                        report.add(outcome)
                 report.objects_listed = reconciler.objects_seen
-                progress(page_number, report)
-        for outcome in reconciler.finish():
-            report.add(outcome)
+                if progress is not None:
+                    progress(page_number, report)
+                if keep_going is not None and not keep_going():
+                    report.complete = False
+                    break
+        finally:
+            pages.close()
+        if report.complete:
+            for outcome in reconciler.finish():
+                report.add(outcome)
         report.objects_listed = reconciler.objects_seen
         report.duration_s = (self.clock() - started).total_seconds()
         return report

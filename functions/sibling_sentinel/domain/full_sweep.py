@@ -1,0 +1,270 @@
+"""FullSweep as a plain service: sweep, keep the report, publish metrics, an event and at most one alert.
+
+The nightly run and a person's manual invoke share this code; they differ only in the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from ..errors import ConfigError, SentinelError
+from .event_path import Counter, EventBus, Log, Notifier
+from .report import Report
+from .sweep import Lister, Sweep, as_folder
+from .verdicts import Policy, Verdict
+
+SWEEP_COMPLETED = "Sweep Completed"
+ALERT_BREACH = "sweep-breach"
+ALERT_INCOMPLETE = "sweep-incomplete"
+SUBJECT_MAX = 99
+WORST_GROUPS = 5
+FIRST_FINDINGS = 20
+
+# Per-verdict sweep metrics, named as DESIGN.md names them.
+VERDICT_METRICS = {
+    Verdict.MISSING: "SiblingsMissing",
+    Verdict.UNDERSIZED: "SiblingsUndersized",
+    Verdict.STALE: "SiblingsStale",
+    Verdict.INVALID: "ManifestsInvalid",
+    Verdict.ORPHAN: "OrphanSiblings",
+}
+
+_PAYLOAD_FIELDS = {"prefix": str, "threshold": int, "dry_run": bool, "fail_on_breach": bool}
+_SCHEDULE_SOURCES = {"aws.events", "aws.scheduler"}
+
+
+class SweepIncompleteError(SentinelError):
+    """The sweep ran out of time (or was stopped) before the end of the listing: never a pass."""
+
+
+class ThresholdBreachedError(SentinelError):
+    """Raised only for a manual run that asked for `fail_on_breach`, so `aws lambda invoke` shows it."""
+
+
+class ReportStore(Protocol):
+    """Keeps a report; returns where (an s3:// URI)."""
+
+    def put(self, key: str, report: Report) -> str: ...
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    prefix: str
+    threshold: int
+    dry_run: bool = False
+    fail_on_breach: bool = False
+    scheduled: bool = False
+
+    @classmethod
+    def from_event(cls, event: Any, watched_prefix: str, default_threshold: int) -> SweepRequest:
+        """The schedule's event, or DESIGN.md's manual payload; anything else is refused by name.
+
+        A scheduled run ignores `fail_on_breach`: a scheduled Lambda that raises is retried, which
+        would sweep three times and page three times for one breach.
+        """
+        if not isinstance(event, Mapping):
+            raise ConfigError(f"the sweep payload must be a JSON object, got {type(event).__name__}")
+        scheduled = event.get("source") in _SCHEDULE_SOURCES or event.get("trigger") == "schedule"
+        if scheduled:
+            return cls(watched_prefix, default_threshold, scheduled=True)
+        unknown = sorted(set(event) - set(_PAYLOAD_FIELDS))
+        if unknown:
+            raise ConfigError(
+                f"unknown sweep payload field(s) {', '.join(unknown)}; "
+                f"expected any of {', '.join(_PAYLOAD_FIELDS)}"
+            )
+        for name, kind in _PAYLOAD_FIELDS.items():
+            value = event.get(name)
+            if value is not None and (type(value) is not kind or (isinstance(value, int) and value < 0)):
+                wanted = "an integer, 0 or more" if kind is int else f"a {kind.__name__}"
+                raise ConfigError(f"sweep payload field {name!r} must be {wanted}, got {value!r}")
+        prefix = as_folder(event.get("prefix") or watched_prefix)
+        if not prefix.startswith(watched_prefix):
+            raise ConfigError(
+                f"prefix {prefix!r} is outside the watched prefix {watched_prefix!r}, "
+                "which is all this function may list"
+            )
+        threshold = event.get("threshold")
+        return cls(
+            prefix,
+            default_threshold if threshold is None else threshold,
+            dry_run=bool(event.get("dry_run")),
+            fail_on_breach=bool(event.get("fail_on_breach")),
+        )
+
+
+def report_key(report_prefix: str, started: datetime, run_id: str) -> str:
+    return f"{as_folder(report_prefix)}{started:%Y/%m/%d}/{run_id}.json"
+
+
+@dataclass(frozen=True)
+class FullSweep:
+    lister: Lister
+    policy: Policy
+    group_depth: int
+    bucket: str
+    watched_prefix: str
+    report_prefix: str
+    store: ReportStore
+    bus: EventBus
+    alerts: Notifier
+    metrics: Counter
+    log: Log
+    clock: Callable[[], datetime]
+    margin_s: float = 45.0
+
+    def run(
+        self, request: SweepRequest, invocation_id: str, time_left_s: Callable[[], float]
+    ) -> dict[str, Any]:
+        """Sweep, then report. Raises for an incomplete sweep, and for a breach only when asked to."""
+        sweep = Sweep(self.lister, self.policy, request.threshold, self.group_depth, self.clock)
+        report = sweep.run(self.bucket, request.prefix, keep_going=lambda: time_left_s() > self.margin_s)
+        run_id = f"{report.started_at:%Y%m%dT%H%M%SZ}-{invocation_id[:8]}"
+        context = {"run_id": run_id, "prefix": request.prefix, "dry_run": request.dry_run}
+        if request.dry_run:
+            self.log.info("dry run: nothing written, counted or sent", extra=context)
+            uri = None
+        else:
+            uri = self.store.put(report_key(self.report_prefix, report.started_at, run_id), report)
+            self._publish(request, report, run_id, uri)
+        result = summary(report, run_id, uri, request.dry_run)
+        self.log.info("sweep finished", extra={**context, **_log_fields(result)})
+        if not report.complete:
+            raise SweepIncompleteError(
+                f"sweep {run_id} of s3://{self.bucket}/{request.prefix} stopped after "
+                f"{report.objects_listed} objects with {time_left_s():.0f}s left; partial report: {uri}"
+            )
+        if report.breach and request.fail_on_breach and not request.scheduled:
+            raise ThresholdBreachedError(
+                f"{report.problems} problems > threshold {report.threshold} in s3://{self.bucket}/"
+                f"{request.prefix}; report: {uri}"
+            )
+        return result
+
+    def _publish(self, request: SweepRequest, report: Report, run_id: str, uri: str) -> None:
+        """Metrics only describe the whole watched prefix, so a sub-prefix run cannot feed the alarms."""
+        if not report.complete:
+            self.metrics.count("SweepIncomplete")
+            self.alerts.publish(*incomplete_alert(report, run_id, uri), kind=ALERT_INCOMPLETE)
+            return
+        if request.prefix == self.watched_prefix:
+            self._count(report)
+        self.bus.put(SWEEP_COMPLETED, summary(report, run_id, uri))
+        if report.breach:
+            self.alerts.publish(*breach_alert(report, uri), kind=ALERT_BREACH)
+
+    def _count(self, report: Report) -> None:
+        counts = report.counts
+        self.metrics.count("TarballsScanned", counts["tarballs"])
+        self.metrics.count("ObjectsListed", report.objects_listed)
+        for verdict, name in VERDICT_METRICS.items():
+            self.metrics.count(name, counts[verdict.value])
+        self.metrics.count("Problems", report.problems)
+        self.metrics.percent("CoveragePercent", round(report.coverage * 100, 3))
+        self.metrics.seconds("SweepDurationSeconds", report.duration_s)
+        self.metrics.count("SweepCompleted")
+
+
+def worst_groups(report: Report, n: int = WORST_GROUPS) -> list[dict[str, Any]]:
+    ranked = sorted(report.groups.values(), key=lambda g: (-g.to_dict()["problems"], g.name))
+    return [{"group": g.name, **g.to_dict()} for g in ranked[:n] if g.to_dict()["problems"]]
+
+
+def summary(report: Report, run_id: str, uri: str | None, dry_run: bool = False) -> dict[str, Any]:
+    """The report's head without findings: the Lambda's answer and the `Sweep Completed` detail."""
+    return {
+        "run_id": run_id,
+        "bucket": report.bucket,
+        "prefix": report.prefix,
+        "complete": report.complete,
+        "dry_run": dry_run,
+        "objects_listed": report.objects_listed,
+        "counts": report.to_counts(),
+        "problems": report.problems,
+        "threshold": report.threshold,
+        "breach": report.breach,
+        "coverage": round(report.coverage, 6),
+        "duration_s": round(report.duration_s, 3),
+        "report": uri,
+        "worst_groups": worst_groups(report),
+    }
+
+
+def _log_fields(result: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: result[k] for k in ("complete", "problems", "breach", "objects_listed", "report")}
+
+
+def _subject(text: str) -> str:
+    """SNS subjects: printable ASCII, fewer than 100 characters."""
+    return text.encode("ascii", "replace").decode("ascii")[:SUBJECT_MAX]
+
+
+def _counts_line(report: Report) -> str:
+    c = report.to_counts()
+    return (
+        f"Tarballs {c['tarballs']}: ok {c['ok']}, pending {c['pending']}, missing {c['missing']}, "
+        f"undersized {c['undersized']}, stale {c['stale']}, invalid {c['invalid']}; "
+        f"orphan siblings {c['orphan']}. Coverage {report.coverage:.2%}."
+    )
+
+
+def _findings_lines(report: Report, n: int = FIRST_FINDINGS) -> list[str]:
+    lines = [f"First findings ({min(n, len(report.findings))} of {len(report.findings)}):"]
+    for count, f in enumerate(report.findings):
+        if count == n:
+            break
+        lines.append(f"  {f['verdict']:<10} s3://{report.bucket}/{f['key']}")
+        lines.append(f"  {'':<10} -> {f['sibling']}: {f['reason']}")
+    return lines
+
+
+def _groups_lines(report: Report) -> list[str]:
+    lines = ["Worst groups (hosts):"]
+    for g in worst_groups(report):
+        complete = g["newest_complete"]["last_modified"] if g["newest_complete"] else "NONE"
+        lines.append(f"  {g['group']:<24} problems {g['problems']:<5} newest complete backup {complete}")
+    return lines
+
+
+def breach_alert(report: Report, uri: str) -> tuple[str, str]:
+    subject = _subject(f"sibling-sentinel: {report.problems} backup problems in s3://{report.bucket}")
+    lines = [
+        f"The sweep of s3://{report.bucket}/{report.prefix} found {report.problems} problems; "
+        f"the threshold is {report.threshold}.",
+        "",
+        _counts_line(report),
+        "",
+        *_groups_lines(report),
+        "",
+        *_findings_lines(report),
+        "",
+        f"Full report: {uri}",
+        f"  aws s3 cp {uri} - | jq '.findings[]'",
+        "",
+        "What to do next (docs/RUNBOOK.md, 'Problems above threshold'):",
+        "  1. For a missing or undersized listing, look at the backup job for that host: did its listing "
+        "step run and succeed?",
+        "  2. Regenerate the sibling from the tarball (a listing is `tar -tf <tarball>`) and upload it to "
+        "the expected key.",
+        f"  3. Confirm with: sibling-sentinel sweep s3://{report.bucket}/{report.prefix}",
+    ]
+    return subject, "\n".join(lines)
+
+
+def incomplete_alert(report: Report, run_id: str, uri: str) -> tuple[str, str]:
+    subject = _subject(f"sibling-sentinel: sweep INCOMPLETE in s3://{report.bucket}")
+    lines = [
+        f"The sweep {run_id} of s3://{report.bucket}/{report.prefix} ran out of time after listing "
+        f"{report.objects_listed} objects in {report.duration_s:.0f}s. It is NOT a pass: the rest of "
+        "the prefix was not checked.",
+        "",
+        f"What it reached: {report.problems} problems. {_counts_line(report)}",
+        f"Partial report: {uri}",
+        "",
+        "What to do next (docs/RUNBOOK.md, 'Sweep incomplete'): sweep a narrower prefix by hand, raise "
+        "the function's timeout or memory, or use S3 Inventory as the listing source.",
+    ]
+    return subject, "\n".join(lines)

@@ -1,0 +1,132 @@
+"""FullSweep's handler under moto: the report in S3, EMF on stdout, the event and the alert delivered."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from sibling_sentinel.demo import backdate
+from sibling_sentinel.domain.full_sweep import SweepIncompleteError, ThresholdBreachedError
+from sibling_sentinel.errors import AccessDeniedError, ConfigError
+from sibling_sentinel.handlers import full_sweep
+
+from fixtures import event
+from stack import BUCKET, REPORTS, LambdaContext, Stack, emf, fail_with
+
+SWEEP = "FullSweep"
+NOW = datetime.now(UTC)
+
+
+def seed_breach(stack: Stack) -> None:
+    stack.put("backups/h1/a.tar")
+    stack.put("backups/h1/a.tar.list.txt", 300)
+    stack.put("backups/h2/b.tar")  # its listing never came
+    day = 86400
+    backdate(
+        BUCKET, dict.fromkeys(["backups/h1/a.tar", "backups/h1/a.tar.list.txt", "backups/h2/b.tar"], day), NOW
+    )
+
+
+def alerts(stack: Stack) -> list[dict[str, Any]]:
+    got = stack.sqs.receive_message(
+        QueueUrl=stack.alerts_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )
+    return got.get("Messages", [])
+
+
+def test_nightly_breach_is_reported_everywhere_and_does_not_raise(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given one host with a missing listing
+    seed_breach(stack)
+    # when the schedule fires
+    result = full_sweep.handler(
+        event("eventbridge-scheduled.json"), LambdaContext(SWEEP, aws_request_id="abcdef12-x")
+    )
+    # then it returns the summary (a scheduled run never raises on a breach)
+    assert (result["complete"], result["problems"], result["breach"]) == (True, 1, True)
+    # and the JSON report is in the report bucket under its dated key
+    bucket, _, key = result["report"].removeprefix("s3://").partition("/")
+    assert bucket == REPORTS
+    assert key.startswith("sibling-sentinel/reports/")
+    assert key.endswith("-abcdef12.json")
+    body = json.loads(stack.s3.get_object(Bucket=REPORTS, Key=key)["Body"].read())
+    assert body["findings"][0]["key"] == "backups/h2/b.tar"
+    # and the sweep metrics, heartbeat included, went out as EMF
+    metrics = emf(capsys.readouterr().out)
+    assert metrics["SweepCompleted"] in ([1.0], 1.0)
+    assert metrics["SiblingsMissing"] in ([1.0], 1.0)
+    assert metrics["TarballsScanned"] in ([2.0], 2.0)
+    # and one "Sweep Completed" event reached the bus
+    (put,) = stack.drain(stack.events_url)
+    assert put["detail-type"] == "Sweep Completed"
+    assert put["detail"]["report"] == result["report"]
+    # and one alert for a person, filterable by kind
+    (alert,) = alerts(stack)
+    assert alert["MessageAttributes"]["kind"]["StringValue"] == "sweep-breach"
+    assert "s3://backups-bucket/backups/h2/b.tar" in alert["Body"]
+    assert result["report"] in alert["Body"]
+
+
+def test_manual_run_with_fail_on_breach_raises_after_reporting(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed_breach(stack)
+    with pytest.raises(ThresholdBreachedError, match="1 problems > threshold 0"):
+        full_sweep.handler({"fail_on_breach": True}, LambdaContext(SWEEP))
+    # the metrics were still flushed and the alert still sent
+    assert "SweepCompleted" in emf(capsys.readouterr().out)
+    assert len(alerts(stack)) == 1
+
+
+def test_sweep_short_of_time_raises_with_a_partial_report_and_no_heartbeat(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a function with less time left than the safety margin
+    seed_breach(stack)
+    # when it sweeps
+    with pytest.raises(SweepIncompleteError, match="stopped after"):
+        full_sweep.handler({}, LambdaContext(SWEEP, remaining_ms=20_000))
+    # then the partial report says so, and the heartbeat did not go out
+    (obj,) = stack.s3.list_objects_v2(Bucket=REPORTS)["Contents"]
+    body = json.loads(stack.s3.get_object(Bucket=REPORTS, Key=obj["Key"])["Body"].read())
+    assert body["complete"] is False
+    metrics = emf(capsys.readouterr().out)
+    assert "SweepCompleted" not in metrics
+    assert metrics["SweepIncomplete"] in ([1.0], 1.0)
+    (alert,) = alerts(stack)
+    assert alert["MessageAttributes"]["kind"]["StringValue"] == "sweep-incomplete"
+
+
+def test_access_denied_is_an_error_with_nothing_reported(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given S3 refuses the listing
+    seed_breach(stack)
+    hook = fail_with(403, "AccessDenied", "ListObjectsV2")
+    # when the nightly sweep runs
+    with pytest.raises(AccessDeniedError, match="AccessDenied"):
+        full_sweep.handler(event("full-sweep-scheduled.json"), LambdaContext(SWEEP))
+    boto3.DEFAULT_SESSION.events.unregister("before-send.s3.ListObjectsV2", hook)  # type: ignore[union-attr]
+    # then no report, no event, no alert, and no heartbeat: the dead-man alarm will notice
+    assert stack.s3.list_objects_v2(Bucket=REPORTS).get("Contents", []) == []
+    assert stack.drain(stack.events_url) == []
+    assert alerts(stack) == []
+    assert "SweepCompleted" not in capsys.readouterr().out
+
+
+def test_malformed_payload_is_refused_by_name(stack: Stack) -> None:
+    with pytest.raises(ConfigError, match="unknown sweep payload field"):
+        full_sweep.handler({"prefixx": "backups/"}, LambdaContext(SWEEP))
+
+
+def test_sample_manual_event_is_a_dry_run_that_touches_nothing(stack: Stack) -> None:
+    seed_breach(stack)
+    with pytest.raises(ThresholdBreachedError):
+        full_sweep.handler(event("full-sweep-manual.json"), LambdaContext(SWEEP))
+    assert stack.s3.list_objects_v2(Bucket=REPORTS).get("Contents", []) == []
+    assert alerts(stack) == []

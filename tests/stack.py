@@ -1,0 +1,91 @@
+"""A moto stack shaped like the deployed one (bucket, queues, topic, bus rule, table) and helpers on it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse
+from moto.sqs.models import sqs_backends
+
+from sibling_sentinel.domain.check import CheckMessage, NewObject
+
+from fixtures import event
+
+BUCKET = "backups-bucket"
+REPORTS = "reports-bucket"
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "CheckSiblings"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:CheckSiblings"
+    aws_request_id: str = "req-1"
+    remaining_ms: int = 600_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@dataclass
+class Stack:
+    s3: Any
+    sqs: Any
+    queue_url: str
+    alerts_url: str
+    events_url: str
+
+    def put(self, key: str, size: int = 5000) -> str:
+        return str(self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"x" * size)["ETag"]).strip('"')
+
+    def drain(self, url: str) -> list[dict[str, Any]]:
+        got = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        return [json.loads(m["Body"]) for m in got.get("Messages", [])]
+
+    def queued(self) -> list[tuple[dict[str, Any], int]]:
+        """Messages in the check queue with their delay, read from moto's backend (delays are real time)."""
+        queue = sqs_backends[ACCOUNT][REGION].queues["checks"]
+        return [
+            (json.loads(m.body), round((m.delayed_until - (m.sent_timestamp or 0)) / 1000))
+            for m in queue._messages
+        ]
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    records = event("sqs-check-batch.json")["Records"][:1]
+    template = records[0]
+    return {"Records": [{**template, "messageId": f"m{i}", "body": body} for i, body in enumerate(bodies)]}
+
+
+def message_for(stack: Stack, key: str, etag: str, event_age_s: float) -> CheckMessage:
+    when = datetime.now(UTC) - timedelta(seconds=event_age_s)
+    return CheckMessage.first(NewObject(BUCKET, key, etag, 5000, when), 3600)
+
+
+def emf(out: str) -> dict[str, Any]:
+    blobs = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+    assert blobs, f"no EMF on stdout: {out!r}"
+    merged: dict[str, Any] = {}
+    for blob in blobs:
+        merged.update(blob)
+    return merged
+
+
+def fail_with(status: int, code: str, operation: str, only: str = "") -> Callable[..., AWSResponse | None]:
+    """Answer S3 `operation` requests whose URL contains `only` with an error, before moto sees them."""
+
+    class Raw:
+        def stream(self, **_: Any) -> Iterator[bytes]:
+            yield f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+
+    def hook(request: Any, **_: Any) -> AWSResponse | None:
+        return AWSResponse(request.url, status, {}, Raw()) if only in request.url else None
+
+    boto3.DEFAULT_SESSION.events.register_first(f"before-send.s3.{operation}", hook)  # type: ignore[union-attr]
+    return hook
