@@ -4,7 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-memory clean
+# checkov and the SAM CLI pin their own boto3, so each gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV      := $(CHECKOV_VENV)/bin/checkov
+SAM_VENV     := .venv-sam
+SAM          := $(SAM_VENV)/bin/sam
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: demo test lint format bench bench-memory requirements validate build deploy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,13 +19,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov==3.3.30'
+
+$(SAM):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli==1.170.0'
+
 ## demo: the whole system on an embedded moto S3, no AWS account needed
 demo: $(STAMP)
 	$(BIN)/sibling-sentinel demo
 
-## test: lint, types, then every test with branch coverage (fails under 90%)
-test: lint
-	$(BIN)/pytest --cov --cov-branch --cov-report=term -p no:cacheprovider
+## test: lint, types, then every test with branch coverage (fails under 90%), template checks included
+test: lint $(CHECKOV)
+	CHECKOV=$(CHECKOV) $(BIN)/pytest --cov --cov-branch --cov-report=term -p no:cacheprovider
 
 ## lint: ruff (lint + format check) and mypy --strict on functions/
 lint: $(STAMP)
@@ -34,5 +49,22 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/reconcile_memory.py --keys 1000000
 
+## requirements: regenerate functions/requirements.txt (the Lambda bundle) from pyproject.toml
+requirements: $(STAMP)
+	$(BIN)/python infra/lambda_requirements.py
+
+## validate: sam validate --lint (no AWS credentials needed)
+validate: $(SAM)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM) validate --lint
+
+## build: sam build (needs python3.12 on PATH, or SAM_BUILD_FLAGS=--use-container with Docker)
+build: $(SAM) $(STAMP)
+	$(BIN)/python infra/lambda_requirements.py --check
+	$(SAM) build $(SAM_BUILD_FLAGS)
+
+## deploy: sam deploy with infra/samconfig.toml (first time: make deploy SAM_DEPLOY_FLAGS=--guided)
+deploy: build
+	$(SAM) deploy --config-file $(CURDIR)/infra/samconfig.toml $(SAM_DEPLOY_FLAGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov
+	rm -rf $(VENV) $(CHECKOV_VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov

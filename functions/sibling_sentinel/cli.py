@@ -1,4 +1,4 @@
-"""`sibling-sentinel`: sweep a prefix, check one tarball, or run the demo.
+"""`sibling-sentinel`: sweep a prefix, check one tarball, turn on S3 events, or run the demo.
 
 Exit codes: 0 problems within the threshold, 1 above it, 2 bad usage or configuration,
 3 the sweep or check could not complete.
@@ -75,6 +75,15 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", parents=[common], help="the verdict for one tarball")
     check.add_argument("url", metavar="s3://BUCKET/KEY")
+
+    events = sub.add_parser(
+        "enable-events",
+        help="turn on the bucket's S3 -> EventBridge notifications, keeping every other configuration",
+    )
+    events.add_argument("--bucket", required=True, metavar="BUCKET")
+    events.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
+    events.add_argument("--format", choices=("text", "json"), default="text")
+    events.add_argument("--endpoint-url", metavar="URL", help="S3 endpoint (else AWS_ENDPOINT_URL)")
 
     sub.add_parser("demo", help="the whole system on an embedded S3 (moto); no AWS account needed")
     return p
@@ -170,6 +179,40 @@ def run_check(config: Config, bucket: str, key: str, out: TextIO, fmt: str) -> i
     return EXIT_BREACH if breach else EXIT_OK
 
 
+def run_enable_events(config: Config, bucket: str, dry_run: bool, out: TextIO, fmt: str) -> int:
+    """Read, merge, write: idempotent, and nothing is written when EventBridge is already on."""
+    from .adapters.s3 import S3BucketNotifications
+    from .domain.notifications import eventbridge_on, kept_summary, with_eventbridge
+    from .wiring import aws_client
+
+    notifications = S3BucketNotifications(aws_client(config, "s3"))
+    current = notifications.read(bucket)
+    changed = not eventbridge_on(current)
+    after = with_eventbridge(current) if changed else current
+    if changed and not dry_run:
+        notifications.write(bucket, after)
+    if fmt == "json":
+        result = {"bucket": bucket, "changed": changed, "dry_run": dry_run, "before": current, "after": after}
+        out.write(json.dumps(result, indent=2) + "\n")
+        return EXIT_OK
+    kept = kept_summary(current)
+    if not changed:
+        out.write(
+            f"EventBridge notifications are already on for s3://{bucket}; nothing to change ({kept}).\n"
+        )
+    elif dry_run:
+        out.write(
+            f"Would turn on EventBridge notifications for s3://{bucket}, keeping {kept}. "
+            "The whole configuration written would be:\n" + json.dumps(after, indent=2) + "\n"
+        )
+    else:
+        out.write(
+            f"Turned on EventBridge notifications for s3://{bucket}, keeping {kept}. "
+            "S3 may take a few minutes to start sending events.\n"
+        )
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):  # a key in a non-UTF-8 terminal must not crash a sweep
@@ -181,7 +224,11 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
             from .demo import run_demo
 
             return run_demo(sys.stdout)
-        config = _config(args, dict(os.environ) if env is None else env)
+        environment = dict(os.environ) if env is None else env
+        if args.command == "enable-events":
+            config = Config.from_env(environment).with_overrides(endpoint_url=args.endpoint_url)
+            return run_enable_events(config, args.bucket, args.dry_run, sys.stdout, args.format)
+        config = _config(args, environment)
         bucket, rest = parse_s3_url(args.url)
         if args.command == "sweep":
             if args.report is not None and not os.access(args.report.parent.resolve(), os.W_OK):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -65,3 +65,29 @@ class S3Objects:
             if not page or page[-1].key.encode() >= last:
                 break
         return found
+
+
+class S3BucketNotifications:
+    """Reads and writes a bucket's whole notification configuration."""
+
+    def __init__(self, client: S3Client) -> None:
+        self._s3 = client
+
+    def read(self, bucket: str) -> dict[str, Any]:
+        try:
+            current = dict(self._s3.get_bucket_notification_configuration(Bucket=bucket))
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"reading the notification configuration of s3://{bucket}") from e
+        current.pop("ResponseMetadata", None)
+        return current
+
+    def write(self, bucket: str, configuration: Mapping[str, Any]) -> None:
+        """Existing destinations are not re-validated: a broken one of someone else's must not block this."""
+        try:
+            self._s3.put_bucket_notification_configuration(
+                Bucket=bucket,
+                NotificationConfiguration=configuration,  # type: ignore[arg-type]
+                SkipDestinationValidation=True,
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"writing the notification configuration of s3://{bucket}") from e

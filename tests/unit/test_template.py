@@ -1,0 +1,335 @@
+"""What template.yaml promises: its parameters, wiring, alarms, IAM scope, and agreement with the code."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from moto.events.models import EventPattern
+
+from sibling_sentinel.config import _SOURCES, Config
+from sibling_sentinel.domain.tarballs import DEFAULT_EXTENSIONS
+from sibling_sentinel.errors import ConfigError
+from template_tools import ROOT, functions, of_type, parameter_values, resolve, template, transformed
+
+from fixtures import eventbridge_created
+
+# Read by libraries, not by our code: Powertools reads its log level itself.
+READ_BY_LIBRARIES = {"POWERTOOLS_LOG_LEVEL"}
+# Read by our code outside Config: observability() names the service and the metric namespace.
+READ_OUTSIDE_CONFIG = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
+
+
+def env_of(fn: dict[str, Any]) -> dict[str, Any]:
+    variables: dict[str, Any] = fn["Properties"].get("Environment", {}).get("Variables", {})
+    return variables
+
+
+def role_statements(cfn: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        s
+        for role in of_type(cfn, "AWS::IAM::Role").values()
+        for policy in role["Properties"].get("Policies", [])
+        for s in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --- parameters -----------------------------------------------------------------------------------
+
+
+def test_every_parameter_has_a_description_and_allowed_values() -> None:
+    for name, p in template()["Parameters"].items():
+        assert p.get("Description"), name
+        assert {"AllowedValues", "AllowedPattern", "MinValue"} & set(p), name
+
+
+def test_schedule_defaults_to_three_in_the_morning_utc() -> None:
+    assert template()["Parameters"]["SweepSchedule"]["Default"] == "cron(0 3 * * ? *)"
+
+
+def test_deadline_ceiling_is_accepted_by_config_at_every_allowed_delay() -> None:
+    # given the template's largest deadline and the whole range of delays it allows
+    params = template()["Parameters"]
+    deadline = params["CheckDeadlineSeconds"]["MaxValue"]
+    # then Config accepts each pair (the loop bound holds for any deployable value)
+    for delay in range(
+        params["CheckDelaySeconds"]["MinValue"], params["CheckDelaySeconds"]["MaxValue"] + 1, 30
+    ):
+        Config(check_delay_seconds=delay, check_deadline_seconds=deadline)
+    with pytest.raises(ConfigError):
+        Config(check_delay_seconds=0, check_deadline_seconds=deadline + 1)
+
+
+def test_parameter_defaults_match_the_code_defaults() -> None:
+    params, defaults = template()["Parameters"], Config()
+    assert params["MinListingBytes"]["Default"] == defaults.min_listing_bytes
+    assert params["GraceSeconds"]["Default"] == defaults.grace_seconds
+    assert params["StaleToleranceSeconds"]["Default"] == defaults.stale_tolerance_seconds
+    assert params["ProblemThreshold"]["Default"] == defaults.threshold
+    assert params["CheckDelaySeconds"]["Default"] == defaults.check_delay_seconds
+    assert params["CheckDeadlineSeconds"]["Default"] == defaults.check_deadline_seconds
+    assert params["ReportPrefix"]["Default"] == defaults.report_prefix
+
+
+# --- environment ------------------------------------------------------------------------------------
+
+
+def test_template_sets_exactly_the_environment_the_code_reads() -> None:
+    # given every variable the code reads (Config's sources, observability, Powertools)
+    read = {env for env, _ in _SOURCES.values() if env} | READ_OUTSIDE_CONFIG | READ_BY_LIBRARIES
+    # when the template's functions are deployed
+    cfn = transformed()
+    set_by_template = {name for fn in functions(cfn).values() for name in env_of(fn)}
+    # then nothing the code reads is left unset, and nothing set goes unread
+    assert read - set_by_template == set(), "read by the code, never set by the template"
+    assert set_by_template - read == set(), "set by the template, never read by the code"
+
+
+def test_tarball_extensions_in_the_environment_are_the_code_defaults() -> None:
+    env = template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert tuple(env["TARBALL_EXTENSIONS"].split(",")) == DEFAULT_EXTENSIONS
+
+
+# --- the upload rule ------------------------------------------------------------------------------------
+
+
+def upload_pattern(prefix: str = "backups/") -> EventPattern:
+    cfn = transformed()
+    rules = [r for r in of_type(cfn, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    (rule,) = rules
+    pattern = resolve(rule["Properties"]["EventPattern"], parameter_values({"BackupPrefix": prefix}))
+    return EventPattern.load(json.dumps(pattern))
+
+
+def test_upload_rule_extensions_are_the_tarball_extensions() -> None:
+    keys = upload_pattern("p/")._pattern["detail"]["object"]["key"]
+    assert [k["wildcard"].removeprefix("p/*") for k in keys] == list(DEFAULT_EXTENSIONS)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "backups/host1/2026-11-22.tar.zst",
+        "backups/a.tar",
+        "backups/h/db dump+v2 100%.tgz",
+        "backups/h/résumé & <notes>.tar.gz",
+        "backups/deep/er/x.tar.lz4",
+    ],
+)
+def test_upload_rule_matches_tarballs_under_the_prefix(key: str) -> None:
+    assert upload_pattern().matches_event(eventbridge_created("backup-bucket", key))
+
+
+@pytest.mark.parametrize(
+    ("bucket", "key"),
+    [
+        ("backup-bucket", "backups/host1/2026-11-22.tar.zst.list.txt"),  # a listing
+        ("backup-bucket", "backups/host1/2026-11-22.manifest.json"),  # a manifest
+        ("backup-bucket", "backups/host1/x.tar.zst.sha256"),  # not a tarball
+        ("backup-bucket", "backups-old/host1/x.tar"),  # beside the prefix, not under it
+        ("backup-bucket", "other/backups/x.tar"),  # outside the prefix
+        ("another-bucket", "backups/host1/x.tar"),  # another bucket
+    ],
+)
+def test_upload_rule_rejects_siblings_and_everything_outside(bucket: str, key: str) -> None:
+    assert not upload_pattern().matches_event(eventbridge_created(bucket, key))
+
+
+def test_upload_rule_with_an_empty_prefix_watches_the_whole_bucket() -> None:
+    pattern = upload_pattern("")
+    assert pattern.matches_event(eventbridge_created("backup-bucket", "x.tar"))
+    assert not pattern.matches_event(eventbridge_created("backup-bucket", "x.tar.list.txt"))
+
+
+# --- functions, queue and events ---------------------------------------------------------------------------
+
+
+def test_functions_run_python_312_on_arm64_with_active_tracing_and_their_own_log_group() -> None:
+    cfn = transformed()
+    groups = of_type(cfn, "AWS::Logs::LogGroup")
+    for name, fn in functions(cfn).items():
+        props = fn["Properties"]
+        assert props["Runtime"] == "python3.12", name
+        assert props["Architectures"] == ["arm64"], name
+        assert props["TracingConfig"] == {"Mode": "Active"}, name
+        group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert groups[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_checker_may_loop_and_reports_partial_batch_failures() -> None:
+    cfn = transformed()
+    assert functions(cfn)["CheckSiblings"]["Properties"]["RecursiveLoop"] == "Allow"
+    (mapping,) = of_type(cfn, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["CheckQueue", "Arn"]}
+
+
+def test_check_queue_outlasts_six_checker_timeouts_and_redrives_to_its_dlq() -> None:
+    cfn = transformed()
+    queue = cfn["Resources"]["CheckQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * functions(cfn)["CheckSiblings"]["Properties"]["Timeout"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["CheckDLQ", "Arn"]}
+    for name in ("CheckQueue", "CheckDLQ", "IntakeDLQ"):
+        assert cfn["Resources"][name]["Properties"]["SqsManagedSseEnabled"] is True
+
+
+def test_nightly_schedule_sends_the_scheduled_payload() -> None:
+    cfn = transformed()
+    (rule,) = [
+        r for r in of_type(cfn, "AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]
+    ]
+    assert rule["Properties"]["ScheduleExpression"] == {"Ref": "SweepSchedule"}
+    (target,) = rule["Properties"]["Targets"]
+    assert json.loads(target["Input"]) == {"trigger": "schedule"}
+    assert target["Arn"] == {"Fn::GetAtt": ["FullSweep", "Arn"]}
+
+
+def test_failed_uploads_are_kept_in_the_intake_dlq() -> None:
+    cfn = transformed()
+    config = cfn["Resources"]["OnTarballCreatedEventInvokeConfig"]["Properties"]
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["IntakeDLQ", "Arn"]}
+    (rule,) = [r for r in of_type(cfn, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    (target,) = rule["Properties"]["Targets"]
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["IntakeDLQ", "Arn"]}
+
+
+# --- alerts and alarms ------------------------------------------------------------------------------------
+
+
+def test_alert_topic_uses_a_customer_key_that_cloudwatch_may_use() -> None:
+    resources = template()["Resources"]
+    assert resources["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlertKey"}
+    statements = resources["AlertKey"]["Properties"]["KeyPolicy"]["Statement"]
+    cloudwatch = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert cloudwatch
+    assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(cloudwatch[0]["Action"])
+
+
+def test_email_subscription_exists_only_when_an_address_is_given() -> None:
+    resources = template()["Resources"]
+    assert resources["AlertEmailSubscription"]["Condition"] == "HasAlertEmail"
+
+
+def alarms() -> dict[str, dict[str, Any]]:
+    return {n: r["Properties"] for n, r in of_type(template(), "AWS::CloudWatch::Alarm").items()}
+
+
+def test_every_alarm_goes_to_the_alert_topic() -> None:
+    for name, alarm in alarms().items():
+        assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}], name
+
+
+def test_dead_man_alarm_fires_after_26_hours_without_a_completed_sweep() -> None:
+    alarm = alarms()["SweepHeartbeatMissingAlarm"]
+    assert alarm["MetricName"] == "SweepCompleted"
+    assert alarm["Period"] * alarm["EvaluationPeriods"] == 26 * 3600
+    assert alarm["DatapointsToAlarm"] == alarm["EvaluationPeriods"]
+    assert alarm["TreatMissingData"] == "breaching"
+    assert alarm["ComparisonOperator"] == "LessThanThreshold"
+
+
+def test_alarms_cover_problems_dlqs_errors_loops_and_failed_checks() -> None:
+    watched = {(a["Namespace"], a["MetricName"], json.dumps(a.get("Dimensions"))) for a in alarms().values()}
+    names = {(ns, metric) for ns, metric, _ in watched}
+    assert ("SiblingSentinel", "Problems") in names
+    assert ("SiblingSentinel", "SiblingCheckFailed") in names
+    assert ("AWS/Lambda", "RecursiveInvocationsDropped") in names
+    for fn in ("OnTarballCreated", "CheckSiblings", "FullSweep"):
+        assert (
+            "AWS/Lambda",
+            "Errors",
+            json.dumps([{"Name": "FunctionName", "Value": {"Ref": fn}}]),
+        ) in watched
+    for dlq in ("CheckDLQ", "IntakeDLQ"):
+        dims = json.dumps([{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}])
+        assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", dims) in watched
+    assert alarms()["ProblemsAboveThresholdAlarm"]["Threshold"] == {"Ref": "ProblemThreshold"}
+
+
+def test_dashboard_body_is_the_one_in_infra() -> None:
+    body = template()["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert json.loads(body) == json.loads((ROOT / "infra" / "dashboard.json").read_text(encoding="utf-8"))
+    titles = " ".join(w["properties"]["title"] for w in json.loads(body)["widgets"]).lower()
+    for shown in (
+        "coverage",
+        "problems by verdict",
+        "arrival lag",
+        "duration",
+        "objects listed",
+        "dead-letter",
+    ):
+        assert shown in titles
+
+
+def test_outputs_name_what_users_and_tests_read() -> None:
+    outputs = set(template()["Outputs"])
+    assert {
+        "AlertTopicArn",
+        "CheckQueueUrl",
+        "CheckDLQUrl",
+        "IntakeDLQUrl",
+        "FullSweepName",
+        "FullSweepArn",
+        "OnTarballCreatedArn",
+        "CheckSiblingsArn",
+        "DashboardUrl",
+        "ReportLocation",
+    } <= outputs
+
+
+# --- least privilege ---------------------------------------------------------------------------------
+
+
+def test_no_role_statement_has_a_wildcard_action_or_resource() -> None:
+    for statement in role_statements(transformed()):
+        for action in as_list(statement["Action"]):
+            assert action != "*"
+            assert not action.endswith(":*"), statement
+        assert "*" not in as_list(statement["Resource"]), statement
+
+
+def test_the_only_star_resources_are_the_kms_key_policy_where_aws_requires_one() -> None:
+    # A key policy is attached to its key and must name it as "*"; every other "*" would be a grant.
+    stars = []
+    for name, resource in template()["Resources"].items():
+        for doc_key in ("KeyPolicy", "PolicyDocument"):
+            doc = resource["Properties"].get(doc_key)
+            for statement in (doc or {}).get("Statement", []):
+                if "*" in as_list(statement.get("Resource")):
+                    stars.append((name, resource["Type"]))
+    assert {kind for _, kind in stars} == {"AWS::KMS::Key"}
+
+
+def s3_statements(fn: str) -> list[dict[str, Any]]:
+    values = parameter_values()
+    cfn = transformed()
+    role = cfn["Resources"][f"{fn}Role"]["Properties"]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    return [
+        resolve(s, values) for s in statements if any(str(a).startswith("s3:") for a in as_list(s["Action"]))
+    ]
+
+
+@pytest.mark.parametrize("fn", ["CheckSiblings", "FullSweep"])
+def test_s3_reads_are_scoped_to_the_prefix(fn: str) -> None:
+    by_action = {a: s for s in s3_statements(fn) for a in as_list(s["Action"])}
+    listing = by_action["s3:ListBucket"]
+    assert listing["Resource"] == "arn:aws:s3:::backup-bucket"
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "backups/*"}}
+    assert by_action["s3:GetObject"]["Resource"] == "arn:aws:s3:::backup-bucket/backups/*"
+
+
+def test_reports_may_be_written_only_under_the_report_prefix() -> None:
+    (put,) = [s for s in s3_statements("FullSweep") if s["Action"] == "s3:PutObject"]
+    (arn,) = put["Resource"]["Fn::Sub"][:1]
+    assert arn == "arn:${AWS::Partition}:s3:::${Bucket}/${ReportPrefix}*"
+
+
+def test_event_path_intake_may_only_queue_checks() -> None:
+    actions = {a for s in s3_statements("OnTarballCreated") for a in as_list(s["Action"])}
+    assert actions == set()
