@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from ..errors import SentinelError
 from .check import CheckMessage, Decision, MalformedMessageError, NewObject, Step, decide
+from .inspection import ManifestInspector
 from .sweep import ObjectStore, find_siblings
 from .verdicts import Policy, TarballVerdict
 
@@ -108,6 +109,7 @@ class Checker:
     clock: Callable[[], datetime]
     log: Log
     once: Once = _every_time
+    manifests: ManifestInspector | None = None  # reads manifests where the manifest rule is in force
     _step: Callable[..., Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -136,6 +138,8 @@ class Checker:
         if current is not None:
             siblings = find_siblings(self.store, msg.bucket, self.policy, msg.key)
             verdict = self.policy.judge(current, siblings, now)
+            if self.manifests is not None:
+                verdict = self.manifests.inspect(msg.bucket, verdict, self.policy, now).verdict
         decision = decide(msg, current, verdict, now)
         self._act(msg, decision, verdict)
         return decision.step.value
@@ -204,8 +208,8 @@ def alert_text(msg: CheckMessage, verdict: TarballVerdict) -> tuple[str, str]:
         "What to do next:",
         "  1. Look at the backup job that wrote this tarball: did its listing step run, and did it fail?",
         f"  2. Confirm: sibling-sentinel check s3://{msg.bucket}/{msg.key}",
-        "  3. Recreate the sibling from the tarball (a listing is `tar -tf <tarball>`) and upload it "
-        "to the expected key above.",
+        "  3. Recreate the sibling from the tarball (a listing is `tar -tf <tarball>`; a manifest is "
+        "written by the backup job) and upload it to the expected key above.",
         "  4. The nightly sweep keeps reporting this tarball until its siblings are fixed.",
         f"check_id: {msg.check_id}",
     ]

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Protocol
 
 from ..errors import ConfigError, ObjectNotFoundError
+from .inspection import Inspected, ManifestReads, ManifestStage
 from .objects import ListedObject
 from .reconcile import Reconciler
 from .report import Report
-from .verdicts import Policy, TarballVerdict, fits_in_s3
+from .verdicts import Outcome, Policy, TarballVerdict, fits_in_s3
 
 
 class Lister(Protocol):
@@ -42,24 +43,34 @@ class Sweep:
     threshold: int
     group_depth: int
     clock: Callable[[], datetime]
+    manifests: ManifestReads | None = None  # None: no manifest is read (no manifest rule in force)
 
     def run(self, bucket: str, prefix: str, progress: Progress | None = None) -> Report:
         """Reconcile everything under the prefix; an error from the lister ends the sweep unreported."""
         started = self.clock()
         report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=started)
         reconciler = Reconciler(self.policy, started)
+        stage = self.manifests.stage(bucket, self.policy, started) if self.manifests else None
         for page_number, page in enumerate(self.lister.pages(bucket, prefix), start=1):
             for obj in page:
-                for outcome in reconciler.feed(obj):
+                for outcome in _inspected(stage, reconciler.feed(obj)):
                     report.add(outcome)
             if progress is not None:
                 report.objects_listed = reconciler.objects_seen
                 progress(page_number, report)
-        for outcome in reconciler.finish():
+        for outcome in _inspected(stage, reconciler.finish(), last=True):
             report.add(outcome)
         report.objects_listed = reconciler.objects_seen
         report.duration_s = (self.clock() - started).total_seconds()
         return report
+
+
+def _inspected(stage: ManifestStage | None, outcomes: list[Outcome], last: bool = False) -> list[Outcome]:
+    """Outcomes with their manifests read, in the order they came; the last call drains the stage."""
+    if stage is None:
+        return outcomes
+    done = stage.push(outcomes) + (stage.drain() if last else [])
+    return [d.verdict if isinstance(d, Inspected) else d for d in done]
 
 
 def find_siblings(
