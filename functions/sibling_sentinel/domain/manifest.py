@@ -83,7 +83,8 @@ def parse_manifest(body: bytes, manifest_key: str, tarball_key: str) -> Manifest
     resolved = resolve(manifest_key, relative_path)
     if resolved != tarball_key:
         raise InvalidManifestError(
-            f"archive.relative_path {relative_path!r} resolves to {resolved!r}, not this tarball {tarball_key!r}"
+            f"archive.relative_path {relative_path!r} resolves to {resolved!r}, "
+            f"not this tarball {tarball_key!r}"
         )
     sha256 = _optional_text(archive, "sha256", "archive.sha256")
     if sha256 is not None and not _HEX64.fullmatch(sha256):
