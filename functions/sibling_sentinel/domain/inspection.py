@@ -125,17 +125,19 @@ class InOrder(Generic[T]):
 
     def add(self, value: T) -> list[T]:
         """Queue a result that is already there; returns the results that left the window."""
+        done = self._make_room()
         self._waiting.append(_ready(value))
-        return self._overflow()
+        return done
 
     def start(self, work: Callable[[], T]) -> list[T]:
-        """Run `work` on a worker; returns the results that left the window (waiting for them if needed)."""
+        """Run `work` on a worker once there is room; returns the results that left the window."""
+        done = self._make_room()
         self._waiting.append(self._parallel.submit(work))
-        return self._overflow()
+        return done
 
-    def _overflow(self) -> list[T]:
+    def _make_room(self) -> list[T]:
         done = []
-        while len(self._waiting) > self._window:
+        while len(self._waiting) >= self._window:
             done.append(self._waiting.popleft()())
         return done
 
