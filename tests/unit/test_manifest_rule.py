@@ -280,3 +280,21 @@ def test_event_path_passes_a_valid_manifest() -> None:
     step = checker(bucket, REQUIRED, FakeQueue(), FakeBus()).handle_body(message(deadline_passed=True))
     assert step == "passed"
     assert bucket.reads == [MANIFEST]
+
+
+def test_a_manifest_without_its_tarball_is_an_orphan_where_the_rule_is_on() -> None:
+    # given a manifest whose tarball is gone, and the rule optional
+    bucket = FakeBucket()
+    bucket.put(CORPUS + "gone.manifest.json", manifest_body("gone.tgz"))
+    # when swept
+    report = sweep(bucket, Config(manifest_rule="optional"))
+    # then it is reported as an orphan, about its own key, and not read
+    assert [(f["key"], f["verdict"]) for f in report["findings"]] == [
+        (CORPUS + "gone.manifest.json", "orphan")
+    ]
+    assert bucket.reads == []
+
+
+def test_a_scoped_prefix_must_be_a_folder() -> None:
+    with pytest.raises(ValueError, match="must be a folder"):
+        ScopedRule(manifest_rule(), Requirement.OFF, (("backups", Requirement.REQUIRED),))

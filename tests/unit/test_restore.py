@@ -144,3 +144,10 @@ def test_a_pin_that_is_not_a_tarball_is_a_usage_error() -> None:
     bucket = backups(("a", 3, "2026-11-18T00:00:00Z"))
     with pytest.raises(ConfigError, match="is not a tarball"):
         search(bucket).pinned(bucket, "bkt", FOLDER + "a.manifest.json", frozenset({3}))
+
+
+def test_a_pinned_backup_without_a_manifest_is_not_restorable() -> None:
+    bucket = backups(("a", None, ""))
+    choice = search(bucket).pinned(bucket, "bkt", FOLDER + "a.tgz", frozenset({3}))
+    assert choice.chosen is None
+    assert choice.candidates[0].standing is Standing.SIBLING_MISSING

@@ -64,10 +64,9 @@ class ManifestInspector:
 
     def inspect(self, bucket: str, verdict: TarballVerdict, policy: Policy, now: datetime) -> Inspected:
         """Judge the tarball again with what its manifest says; a read that fails raises, never judges."""
-        found = _manifest_to_read(verdict)
-        if found is None:
+        listed = _manifest_to_read(verdict)
+        if listed is None:
             return Inspected(verdict)
-        listed = found[1]
         key, tarball, siblings = listed.key, verdict.tarball, verdict.siblings
         if listed.size > MAX_MANIFEST_BYTES:
             reason = f"{listed.size} bytes, larger than the {MAX_MANIFEST_BYTES}-byte cap"
@@ -88,14 +87,14 @@ class ManifestInspector:
         )
 
 
-def _manifest_to_read(outcome: Outcome) -> tuple[TarballVerdict, ListedObject] | None:
+def _manifest_to_read(outcome: Outcome) -> ListedObject | None:
     """Only a manifest the listing found usable is read: missing, small or stale ones already fail."""
     if not isinstance(outcome, TarballVerdict):
         return None
     result = outcome.result_of(MANIFEST)
     if result is None or result.sibling is None or result.verdict is not Verdict.OK:
         return None
-    return outcome, result.sibling
+    return result.sibling
 
 
 def _with_reason(verdict: TarballVerdict, key: str, reason: str) -> TarballVerdict:
