@@ -11,13 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import boto3
 import pytest
-from moto import mock_aws
-from test_s3_adapter import FEW_RETRIES, answer_with
+import test_s3_adapter
+from test_s3_adapter import BUCKET, answer_with
 
 from sibling_sentinel.adapters.pool import ThreadPool
 from sibling_sentinel.adapters.s3_content import S3Content
@@ -30,19 +28,11 @@ from fakes import manifest_body
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-BUCKET = "manifest-test"
 FOLDER = "backups/corpus/"
 TARBALL_BODY = b"a corpus snapshot, pretend it is 10 GB" * 10
 TARBALL_SHA = hashlib.sha256(TARBALL_BODY).hexdigest()
 URL = f"s3://{BUCKET}/backups/"
-
-
-@pytest.fixture
-def s3() -> Iterator[S3Client]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1", config=FEW_RETRIES)
-        client.create_bucket(Bucket=BUCKET)
-        yield client
+s3 = test_s3_adapter.s3  # the same moto bucket fixture
 
 
 def put_backup(
