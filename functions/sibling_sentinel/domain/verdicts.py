@@ -98,8 +98,8 @@ class Policy:
     rules: tuple[SiblingRule, ...]
     grace_s: int = 7200
     scoped: tuple[ScopedRule, ...] = ()  # rules that apply under some prefixes only (the manifest)
-    _memo: list[tuple[str, tuple[SiblingRule, ...]]] = field(
-        default_factory=list, init=False, repr=False, compare=False
+    _last: tuple[str, tuple[SiblingRule, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
@@ -113,11 +113,11 @@ class Policy:
         if not self.scoped:
             return self.rules
         folder = folder_of(key)
-        memo = self._memo[-1] if self._memo else None
-        if memo is not None and memo[0] == folder:
-            return memo[1]
+        last = self._last  # one read: worker threads judge too, and the pair is replaced whole
+        if last is not None and last[0] == folder:
+            return last[1]
         here = self.rules + tuple(r for r in (s.at(key) for s in self.scoped) if r is not None)
-        self._memo[:] = [(folder, here)]
+        object.__setattr__(self, "_last", (folder, here))
         return here
 
     def sibling_keys(self, tarball_key: str) -> tuple[str, ...]:
