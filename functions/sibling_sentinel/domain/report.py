@@ -18,7 +18,7 @@ from .verdicts import Orphan, Outcome, TarballVerdict, Verdict
 TOP_GROUP = "."  # tarballs that sit above the group depth, directly under the prefix
 
 
-def iso_z(when: datetime) -> str:
+def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -44,10 +44,10 @@ class Finding:
             "rule": self.rule,
             "reason": self.reason,
             "size": self.size,
-            "last_modified": iso_z(self.last_modified),
+            "last_modified": _iso(self.last_modified),
             "sibling_size": self.sibling_size,
             "sibling_last_modified": (
-                iso_z(self.sibling_last_modified) if self.sibling_last_modified else None
+                _iso(self.sibling_last_modified) if self.sibling_last_modified else None
             ),
         }
 
@@ -160,7 +160,7 @@ class Group:
 
 
 def _stamp(obj: ListedObject | None) -> dict[str, str] | None:
-    return None if obj is None else {"key": obj.key, "last_modified": iso_z(obj.last_modified)}
+    return None if obj is None else {"key": obj.key, "last_modified": _iso(obj.last_modified)}
 
 
 def _counts(counts: Counter[str]) -> dict[str, int]:
@@ -239,7 +239,7 @@ class Report:
             "breach": self.breach,
             "coverage": round(self.coverage, 6),
             "groups": {name: self.groups[name].to_dict() for name in sorted(self.groups)},
-            "started_at": iso_z(self.started_at),
+            "started_at": _iso(self.started_at),
             "duration_s": round(self.duration_s, 3),
             "warnings": self.warnings,
         }
@@ -299,8 +299,8 @@ class Report:
                     str(g.counts["ok"]),
                     str(g.counts["pending"]),
                     str(_problems(g.counts)),
-                    iso_z(g.newest_tarball.last_modified) if g.newest_tarball else "-",
-                    iso_z(g.newest_complete.last_modified) if g.newest_complete else "NONE",
+                    _iso(g.newest_tarball.last_modified) if g.newest_tarball else "-",
+                    _iso(g.newest_complete.last_modified) if g.newest_complete else "NONE",
                 )
                 for name, g in sorted(self.groups.items())
             ]

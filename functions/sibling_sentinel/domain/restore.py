@@ -15,7 +15,7 @@ from typing import Any
 from .inspection import Inspected, ManifestReads, Staged
 from .manifest import Manifest
 from .reconcile import Reconciler
-from .report import iso_z
+from .report import _iso as iso_z  # one UTC "Z" format for every report
 from .rules import MANIFEST
 from .sweep import Lister, ObjectStore, check_tarball
 from .verdicts import Policy, TarballVerdict
