@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Sequence
+import json
+from collections.abc import Callable, Generator, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
+from sibling_sentinel.domain.manifest import StoredChecksum
 from sibling_sentinel.domain.objects import ListedObject
 from sibling_sentinel.domain.report import Report
+
+T = TypeVar("T")
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -25,6 +30,16 @@ class FakeBucket:
         self.page_size = page_size
         self.fail_after_pages: tuple[int, Exception] | None = None
         self.finds: list[list[str]] = []
+        self.heads: list[str] = []
+        self.bodies: dict[str, bytes] = {}
+        self.checksums: dict[str, StoredChecksum] = {}
+        self.reads: list[str] = []
+        self.fail_reads: Exception | None = None
+
+    def put(self, key: str, body: bytes, age_s: float = 86400) -> None:
+        """An object whose content matters (a manifest): listed with its real size."""
+        self.objects[key] = obj(key, size=len(body), age_s=age_s)
+        self.bodies[key] = body
 
     def pages(self, bucket: str, prefix: str) -> Generator[Sequence[ListedObject], None, None]:
         keys = sorted(k for k in self.objects if k.startswith(prefix))
@@ -37,6 +52,55 @@ class FakeBucket:
         asked = list(keys)
         self.finds.append(asked)
         return {k: self.objects[k] for k in asked if k in self.objects}
+
+    def read_manifest(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
+        self.reads.append(key)
+        if self.fail_reads is not None:
+            raise self.fail_reads
+        if key not in self.objects:
+            return None
+        return self.bodies.get(key, b"")[: max_bytes + 1]
+
+    def stored_checksum(self, bucket: str, key: str) -> StoredChecksum | None:
+        self.heads.append(key)
+        if key not in self.objects:
+            return None
+        return self.checksums.get(key, StoredChecksum(None, None, False))
+
+
+def manifest_body(relative_path: str, **fields: Any) -> bytes:
+    """A manifest that passes every rule, with any field replaced (None removes it)."""
+    doc: dict[str, Any] = {
+        "schema_version": 1,
+        "corpus_format_version": 3,
+        "created_at": "2026-11-20T03:00:00Z",
+        "producer": {"git_sha": "0123456789abcdef0123456789abcdef01234567"},
+        "archive": {"relative_path": relative_path},
+    }
+    for name, value in fields.items():
+        if value is None:
+            doc.pop(name, None)
+        else:
+            doc[name] = value
+    return json.dumps(doc).encode("utf-8")
+
+
+class SerialPool:
+    """Runs nothing until its result is asked for, and remembers the most work it held at once."""
+
+    def __init__(self) -> None:
+        self.held = 0
+        self.most_held = 0
+
+    def submit(self, work: Callable[[], T]) -> Callable[[], T]:
+        self.held += 1
+        self.most_held = max(self.most_held, self.held)
+
+        def result() -> T:
+            self.held -= 1
+            return work()
+
+        return result
 
 
 class FakeClock:

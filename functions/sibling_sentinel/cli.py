@@ -1,7 +1,9 @@
-"""`sibling-sentinel`: sweep a prefix, check one tarball, turn on S3 events, or run the demo.
+"""`sibling-sentinel`: sweep a prefix, check one tarball, choose a backup to restore, turn on S3 events,
+or run the demo.
 
 Exit codes: 0 problems within the threshold, 1 above it, 2 bad usage or configuration,
-3 the sweep or check could not complete.
+3 the sweep or check could not complete. For `restore-candidate`: 0 a backup was chosen, 1 none
+qualifies (fail closed), 2 and 3 as above.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from typing import Any, TextIO
 
 from . import __version__
 from .config import Config
+from .domain.inspection import ManifestInspector
 from .domain.report import Report, findings_of
+from .domain.restore import RestoreSearch
+from .domain.rules import Requirement
 from .domain.sweep import Sweep, as_folder, check_tarball
 from .errors import ConfigError, SentinelError
 
@@ -55,12 +60,23 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--threshold", type=int, metavar="N", help="problems allowed before exit 1 (0)")
     common.add_argument(
         "--extensions",
-        type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
+        type=_list,
         metavar="LIST",
         help="tarball extensions, comma-separated",
     )
     common.add_argument("--format", choices=("text", "json"), default="text")
     common.add_argument("--endpoint-url", metavar="URL", help="S3 endpoint (else AWS_ENDPOINT_URL)")
+    common.add_argument(
+        "--manifest",
+        choices=[r.value for r in Requirement],
+        help="the {stem}.manifest.json rule everywhere (off)",
+    )
+    common.add_argument(
+        "--manifest-rules",
+        type=_list,
+        metavar="LIST",
+        help="per-folder manifest rule, e.g. 'backups/corpus/=required,backups/scratch/=off'",
+    )
 
     sweep = sub.add_parser("sweep", parents=[common], help="reconcile every tarball under a prefix")
     sweep.add_argument("url", metavar="s3://BUCKET/PREFIX")
@@ -85,20 +101,60 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--format", choices=("text", "json"), default="text")
     events.add_argument("--endpoint-url", metavar="URL", help="S3 endpoint (else AWS_ENDPOINT_URL)")
 
+    restore = sub.add_parser(
+        "restore-candidate",
+        help="the newest backup whose manifest is valid and whose format the reader supports",
+        description="Prints the s3:// URI of the newest backup under the prefix whose manifest is valid "
+        "and whose corpus_format_version the reader supports (ordered by the manifest's created_at, "
+        "then key). Nothing qualifies: exit 1 and nothing on stdout.",
+        epilog="exit codes: 0 chosen, 1 none qualifies, 2 bad usage, 3 could not complete",
+    )
+    restore.add_argument("url", metavar="s3://BUCKET/PREFIX")
+    restore.add_argument(
+        "--reader-supports",
+        type=_versions,
+        required=True,
+        metavar="N[,N...]",
+        help="corpus_format_version values the deployed reader can open",
+    )
+    restore.add_argument("--pin", metavar="KEY", help="check this one backup (its key or s3:// URI) instead")
+    restore.add_argument("--format", choices=("text", "json"), default="text")
+    restore.add_argument("--endpoint-url", metavar="URL", help="S3 endpoint (else AWS_ENDPOINT_URL)")
+    restore.add_argument(
+        "--extensions", type=_list, metavar="LIST", help="tarball extensions, comma-separated"
+    )
+    restore.add_argument("--concurrency", type=int, metavar="N", help="manifest reads in parallel (8)")
+
     sub.add_parser("demo", help="the whole system on an embedded S3 (moto); no AWS account needed")
     return p
 
 
+def _list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _versions(text: str) -> frozenset[int]:
+    try:
+        versions = frozenset(int(part) for part in _list(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be integers, comma-separated, e.g. 3,4") from None
+    if not versions or min(versions) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must name at least one version, each 0 or more")
+    return versions
+
+
 def _config(args: argparse.Namespace, env: dict[str, str]) -> Config:
     return Config.from_env(env).with_overrides(
-        min_listing_bytes=args.min_listing_bytes,
-        grace_seconds=args.grace,
-        stale_tolerance_seconds=args.stale_tolerance,
-        threshold=args.threshold,
+        min_listing_bytes=getattr(args, "min_listing_bytes", None),
+        grace_seconds=getattr(args, "grace", None),
+        stale_tolerance_seconds=getattr(args, "stale_tolerance", None),
+        threshold=getattr(args, "threshold", None),
         tarball_extensions=args.extensions,
         endpoint_url=args.endpoint_url,
         concurrency=getattr(args, "concurrency", None),
         group_depth=getattr(args, "group_depth", None),
+        manifest_rule=getattr(args, "manifest", None),
+        manifest_rules=getattr(args, "manifest_rules", None),
     )
 
 
@@ -117,16 +173,19 @@ def run_sweep(
     config: Config, bucket: str, prefix: str, out: TextIO, err: TextIO, fmt: str, report_path: Path | None
 ) -> int:
     from .adapters.s3 import S3Lister
-    from .wiring import aws_client
+    from .wiring import aws_client, manifest_reads
 
-    sweep = Sweep(
-        S3Lister(aws_client(config, "s3")),
-        config.policy(),
-        config.threshold,
-        config.group_depth,
-        clock=lambda: datetime.now(UTC),
-    )
-    report = sweep.run(bucket, as_folder(prefix), progress=_progress(err) if err.isatty() else None)
+    s3 = aws_client(config, "s3")
+    with manifest_reads(config, s3) as reads:
+        sweep = Sweep(
+            S3Lister(s3),
+            config.policy(),
+            config.threshold,
+            config.group_depth,
+            clock=lambda: datetime.now(UTC),
+            manifests=reads if config.reads_manifests else None,
+        )
+        report = sweep.run(bucket, as_folder(prefix), progress=_progress(err) if err.isatty() else None)
     if err.isatty():
         err.write("\n")
     if report_path is not None:
@@ -141,11 +200,13 @@ def run_sweep(
 
 def run_check(config: Config, bucket: str, key: str, out: TextIO, fmt: str) -> int:
     from .adapters.s3 import S3Objects
+    from .adapters.s3_content import S3Content
     from .wiring import aws_client
 
-    result = check_tarball(
-        S3Objects(aws_client(config, "s3")), bucket, key, config.policy(), datetime.now(UTC)
-    )
+    s3, policy, now = aws_client(config, "s3"), config.policy(), datetime.now(UTC)
+    result = check_tarball(S3Objects(s3), bucket, key, policy, now)
+    if config.reads_manifests:
+        result = ManifestInspector(S3Content(s3)).inspect(bucket, result, policy, now).verdict
     findings = findings_of(result)
     breach = int(result.verdict.is_problem) > config.threshold
     if fmt == "json":
@@ -213,6 +274,47 @@ def run_enable_events(config: Config, bucket: str, dry_run: bool, out: TextIO, f
     return EXIT_OK
 
 
+def run_restore_candidate(
+    config: Config, bucket: str, prefix: str, args: argparse.Namespace, out: TextIO, err: TextIO
+) -> int:
+    """stdout carries only the chosen URI (or the JSON), so a script can use it as is."""
+    from .adapters.s3 import S3Lister, S3Objects
+    from .wiring import aws_client, manifest_reads
+
+    supports: frozenset[int] = args.reader_supports
+    folder = as_folder(prefix)
+    s3 = aws_client(config, "s3")
+    with manifest_reads(config, s3) as reads:
+        search = RestoreSearch(S3Lister(s3), reads, config.restore_policy(), clock=lambda: datetime.now(UTC))
+        if args.pin is None:
+            choice = search.newest(bucket, folder, supports)
+        else:
+            choice = search.pinned(S3Objects(s3), bucket, _pinned_key(args.pin, bucket, folder), supports)
+    if args.format == "json":
+        out.write(json.dumps(choice.to_dict(bucket), indent=2) + "\n")
+    elif choice.chosen is not None:
+        out.write(f"s3://{bucket}/{choice.chosen.key}\n")
+    if choice.chosen is None:
+        err.write(f"sibling-sentinel: no restore candidate: {choice.refusal()}\n")
+        return EXIT_BREACH
+    if args.format == "text":
+        chosen = choice.chosen
+        err.write(f"chosen {chosen.key}: {chosen.reason}; {len(choice.passed_over)} other candidates\n")
+    return EXIT_OK
+
+
+def _pinned_key(pin: str, bucket: str, folder: str) -> str:
+    """A pin is a key in the bucket or its s3:// URI, and must lie under the prefix being restored."""
+    key = pin
+    if pin.startswith("s3://"):
+        pin_bucket, key = parse_s3_url(pin)
+        if pin_bucket != bucket:
+            raise ConfigError(f"--pin {pin!r} is in bucket {pin_bucket!r}, not {bucket!r}")
+    if not key.startswith(folder):
+        raise ConfigError(f"--pin {pin!r} is not under s3://{bucket}/{folder}")
+    return key
+
+
 def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):  # a key in a non-UTF-8 terminal must not crash a sweep
@@ -230,6 +332,8 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
             return run_enable_events(config, args.bucket, args.dry_run, sys.stdout, args.format)
         config = _config(args, environment)
         bucket, rest = parse_s3_url(args.url)
+        if args.command == "restore-candidate":
+            return run_restore_candidate(config, bucket, rest, args, sys.stdout, err)
         if args.command == "sweep":
             if args.report is not None and not os.access(args.report.parent.resolve(), os.W_OK):
                 raise ConfigError(f"--report {args.report}: its folder does not exist or is not writable")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .domain.check import MAX_ATTEMPTS, SQS_MAX_DELAY_S, checks_needed
-from .domain.rules import listing_rule
+from .domain.rules import Requirement, ScopedRule, listing_rule, manifest_rule
 from .domain.sweep import as_folder
 from .domain.tarballs import DEFAULT_EXTENSIONS, TarballNaming
 from .domain.verdicts import Policy
@@ -32,6 +32,8 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "idempotency_table": ("IDEMPOTENCY_TABLE", ""),
     "report_bucket": ("REPORT_BUCKET", ""),
     "report_prefix": ("REPORT_PREFIX", ""),
+    "manifest_rule": ("MANIFEST_RULE", "--manifest"),
+    "manifest_rules": ("MANIFEST_RULES", "--manifest-rules"),
     "endpoint_url": ("", "--endpoint-url"),
     "aws_max_attempts": ("AWS_MAX_ATTEMPTS", ""),
 }
@@ -60,6 +62,8 @@ class Config:
     idempotency_table: str = ""
     report_bucket: str = ""
     report_prefix: str = "sibling-sentinel/reports/"
+    manifest_rule: str = Requirement.OFF.value
+    manifest_rules: tuple[str, ...] = ()  # "folder/=required" entries; the longest matching folder wins
     endpoint_url: str | None = None
     aws_max_attempts: int = 8
 
@@ -98,6 +102,7 @@ class Config:
             self.naming()
         except ValueError as e:
             raise ConfigError(f"{_name('tarball_extensions')}: {e}") from e
+        self.manifest_scope()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
@@ -119,13 +124,49 @@ class Config:
     def policy(self, grace_seconds: int | None = None) -> Policy:
         rule = listing_rule(self.min_listing_bytes, self.stale_tolerance_seconds)
         grace = self.grace_seconds if grace_seconds is None else grace_seconds
-        return Policy(self.naming(), (rule,), grace)
+        scope = self.manifest_scope()
+        return Policy(self.naming(), (rule,), grace, (scope,) if scope.ever_on else ())
+
+    def restore_policy(self) -> Policy:
+        """A restore needs a valid manifest wherever the backup is, whatever MANIFEST_RULE says."""
+        rule = manifest_rule(required=True, stale_tolerance_s=self.stale_tolerance_seconds)
+        return Policy(self.naming(), (rule,), grace_s=0)
+
+    @property
+    def reads_manifests(self) -> bool:
+        return self.manifest_scope().ever_on
+
+    def manifest_scope(self) -> ScopedRule:
+        """MANIFEST_RULE everywhere, except under the folders MANIFEST_RULES names."""
+        default = _requirement("manifest_rule", self.manifest_rule)
+        prefixes = []
+        for entry in self.manifest_rules:
+            prefix, sep, value = entry.rpartition("=")
+            folder = as_folder(prefix.strip())
+            if not sep or not folder:
+                raise ConfigError(
+                    f"{_name('manifest_rules')}: {entry!r} must look like 'backups/corpus/=required' "
+                    f"(for every folder, use {_name('manifest_rule')})"
+                )
+            prefixes.append((folder, _requirement("manifest_rules", value.strip())))
+        if len({p for p, _ in prefixes}) < len(prefixes):
+            raise ConfigError(f"{_name('manifest_rules')}: a folder is named twice")
+        rule = manifest_rule(stale_tolerance_s=self.stale_tolerance_seconds)
+        return ScopedRule(rule, default, tuple(prefixes))
 
     def require(self, *names: str) -> None:
         """Fail with the variable's name when a setting the caller needs is empty."""
         for name in names:
             if not getattr(self, name):
                 raise ConfigError(f"{_name(name)} is not set")
+
+
+def _requirement(field: str, value: str) -> Requirement:
+    try:
+        return Requirement(value.lower())
+    except ValueError:
+        choices = ", ".join(r.value for r in Requirement)
+        raise ConfigError(f"{_name(field)} must be one of {choices}, got {value!r}") from None
 
 
 def _parse(field: str, raw: str) -> Any:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,12 +14,15 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from .adapters.aws import client
 from .adapters.notify import DefaultBus, SnsNotifier
 from .adapters.once import once_per_step
+from .adapters.pool import ThreadPool
 from .adapters.reports import S3ReportStore
 from .adapters.s3 import S3Lister, S3Objects
+from .adapters.s3_content import S3Content
 from .adapters.sqs import SqsCheckQueue
 from .config import Config
 from .domain.event_path import Checker, Intake
 from .domain.full_sweep import FullSweep
+from .domain.inspection import ManifestInspector, ManifestReads
 from .observability import EmfCounter
 
 
@@ -27,6 +32,13 @@ def aws_client(config: Config, service: str) -> Any:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def manifest_reads(config: Config, s3: Any) -> Iterator[ManifestReads]:
+    """Manifest reads on `config.concurrency` workers, a few outcomes per worker in flight."""
+    with ThreadPool(config.concurrency) as pool:
+        yield ManifestReads(ManifestInspector(S3Content(s3)), pool, window=4 * config.concurrency)
 
 
 @functools.cache
@@ -53,8 +65,9 @@ def checker(config: Config, logger: Logger, metrics: Metrics) -> tuple[Checker, 
         config.idempotency_table,
         keep_s=config.check_deadline_seconds + 24 * 3600,
     )
+    s3 = aws_client(config, "s3")
     service = Checker(
-        store=S3Objects(aws_client(config, "s3")),
+        store=S3Objects(s3),
         queue=SqsCheckQueue(aws_client(config, "sqs"), config.check_queue_url),
         bus=DefaultBus(aws_client(config, "events")),
         notifier=SnsNotifier(aws_client(config, "sns"), config.alert_topic_arn),
@@ -63,6 +76,7 @@ def checker(config: Config, logger: Logger, metrics: Metrics) -> tuple[Checker, 
         clock=utc_now,
         log=logger,
         once=once,
+        manifests=ManifestInspector(S3Content(s3)) if config.reads_manifests else None,
     )
     return service, idempotency
 
@@ -85,4 +99,12 @@ def full_sweep(config: Config, logger: Logger, metrics: Metrics) -> FullSweep:
         metrics=EmfCounter(metrics),
         log=logger,
         clock=utc_now,
+        # A warm container keeps its read workers between invocations; they idle while it is frozen.
+        manifests=(
+            ManifestReads(
+                ManifestInspector(S3Content(s3)), ThreadPool(config.concurrency), 4 * config.concurrency
+            )
+            if config.reads_manifests
+            else None
+        ),
     )

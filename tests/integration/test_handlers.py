@@ -228,3 +228,25 @@ def test_failed_step_can_run_again_after_the_error_clears(stack: Stack) -> None:
     check_siblings.handler(sqs_event(m.to_json()), LambdaContext())
     # then the idempotency record did not swallow the retry: the alert went out
     assert len(stack.sqs.receive_message(QueueUrl=stack.alerts_url).get("Messages", [])) == 1
+
+
+def test_check_with_the_manifest_rule_alerts_an_invalid_manifest_at_the_deadline(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given MANIFEST_RULE=required and a tarball whose listing is fine but whose manifest lacks a producer
+    monkeypatch.setenv("MANIFEST_RULE", "required")
+    wiring.checker.cache_clear()
+    etag = stack.put("backups/h/snap.tgz")
+    stack.put("backups/h/snap.tgz.list.txt", 300)
+    body = {"schema_version": 1, "corpus_format_version": 3, "created_at": "2026-11-20T00:00:00Z"}
+    body["archive"] = {"relative_path": "snap.tgz"}
+    stack.s3.put_object(Bucket=BUCKET, Key="backups/h/snap.manifest.json", Body=json.dumps(body).encode())
+    # when CheckSiblings checks it past its deadline
+    m = message_for(stack, "backups/h/snap.tgz", etag, event_age_s=7200)
+    check_siblings.handler(sqs_event(m.to_json()), LambdaContext())
+    # then the failure event says invalid, with the reason, for the manifest sibling
+    (evt,) = stack.drain(stack.events_url)
+    assert evt["detail"]["verdict"] == "invalid"
+    [sibling] = evt["detail"]["siblings"]
+    assert sibling["sibling"] == "backups/h/snap.manifest.json"
+    assert "producer must be an object" in sibling["reason"]

@@ -74,6 +74,7 @@ def test_parameter_defaults_match_the_code_defaults() -> None:
     assert params["CheckDelaySeconds"]["Default"] == defaults.check_delay_seconds
     assert params["CheckDeadlineSeconds"]["Default"] == defaults.check_deadline_seconds
     assert params["ReportPrefix"]["Default"] == defaults.report_prefix
+    assert params["ManifestRule"]["Default"] == defaults.manifest_rule
 
 
 # --- environment ------------------------------------------------------------------------------------

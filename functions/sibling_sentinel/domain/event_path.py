@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from ..errors import SentinelError
 from .check import CheckMessage, Decision, MalformedMessageError, NewObject, Step, decide
+from .inspection import ManifestInspector
 from .sweep import ObjectStore, look_up
 from .verdicts import Policy, TarballVerdict
 
@@ -113,6 +114,7 @@ class Checker:
     clock: Callable[[], datetime]
     log: Log
     once: Once = _every_time
+    manifests: ManifestInspector | None = None  # reads manifests where the manifest rule is in force
     _step: Callable[..., Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -137,7 +139,11 @@ class Checker:
         msg = CheckMessage.from_dict(message)
         now = self.clock()
         current, siblings = look_up(self.store, msg.bucket, self.policy, msg.key)
-        verdict = None if current is None else self.policy.judge(current, siblings, now)
+        verdict = None
+        if current is not None:
+            verdict = self.policy.judge(current, siblings, now)
+            if self.manifests is not None:
+                verdict = self.manifests.inspect(msg.bucket, verdict, self.policy, now).verdict
         decision = decide(msg, current, verdict, now)
         self._act(msg, decision, verdict)
         return decision.step.value
@@ -206,8 +212,8 @@ def alert_text(msg: CheckMessage, verdict: TarballVerdict) -> tuple[str, str]:
         "What to do next:",
         "  1. Look at the backup job that wrote this tarball: did its listing step run, and did it fail?",
         f"  2. Confirm: sibling-sentinel check s3://{msg.bucket}/{msg.key}",
-        "  3. Recreate the sibling from the tarball (a listing is `tar -tf <tarball>`) and upload it "
-        "to the expected key above.",
+        "  3. Recreate the sibling from the tarball (a listing is `tar -tf <tarball>`; a manifest is "
+        "written by the backup job) and upload it to the expected key above.",
         "  4. The nightly sweep keeps reporting this tarball until its siblings are fixed.",
         f"check_id: {msg.check_id}",
     ]

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from ..errors import ConfigError, SentinelError
 from .event_path import Counter, EventBus, Log, Notifier
+from .inspection import ManifestReads
 from .report import Report
 from .sweep import Lister, Sweep, as_folder
 from .verdicts import Policy, Verdict
@@ -114,13 +115,16 @@ class FullSweep:
     metrics: Counter
     log: Log
     clock: Callable[[], datetime]
+    manifests: ManifestReads | None = None
     margin_s: float = 45.0
 
     def run(
         self, request: SweepRequest, invocation_id: str, time_left_s: Callable[[], float]
     ) -> dict[str, Any]:
         """Sweep, then report. Raises for an incomplete sweep, and for a breach only when asked to."""
-        sweep = Sweep(self.lister, self.policy, request.threshold, self.group_depth, self.clock)
+        sweep = Sweep(
+            self.lister, self.policy, request.threshold, self.group_depth, self.clock, self.manifests
+        )
         report = sweep.run(self.bucket, request.prefix, keep_going=lambda: time_left_s() > self.margin_s)
         run_id = f"{report.started_at:%Y%m%dT%H%M%SZ}-{invocation_id[:8]}"
         context = {"run_id": run_id, "prefix": request.prefix, "dry_run": request.dry_run}

@@ -67,7 +67,7 @@ class Reconciler:
         out: list[Outcome] = []
         if self._policy.naming.is_tarball(obj.key):
             self._open_tarball(obj)
-        for rule in self._policy.rules:
+        for rule in self._policy.rules_at(obj.key):
             base = rule.base_of(obj.key)
             if base is not None:
                 self._sibling_seen(obj, rule, base, out)

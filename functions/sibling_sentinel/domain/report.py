@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any, TextIO
 
+from .manifest import Checksum
 from .objects import ListedObject
 from .verdicts import Orphan, Outcome, TarballVerdict, Verdict
 
@@ -141,6 +142,9 @@ class Group:
         self.counts[outcome.verdict.value] += 1
         if isinstance(outcome, TarballVerdict):
             self.counts["tarballs"] += 1
+            for result in outcome.results:
+                if result.checksum is not None:
+                    self.counts[_CHECKSUM + result.checksum.value] += 1
             self.newest_tarball = _newest(self.newest_tarball, outcome.tarball)
             if outcome.verdict is Verdict.OK:
                 self.newest_complete = _newest(self.newest_complete, outcome.tarball)
@@ -149,6 +153,7 @@ class Group:
         return {
             "counts": _counts(self.counts),
             "problems": _problems(self.counts),
+            "checksums": _checksums(self.counts),
             "newest_tarball": _stamp(self.newest_tarball),
             "newest_complete": _stamp(self.newest_complete),
         }
@@ -160,6 +165,14 @@ def _stamp(obj: ListedObject | None) -> dict[str, str] | None:
 
 def _counts(counts: Counter[str]) -> dict[str, int]:
     return {"tarballs": counts["tarballs"], **{v.value: counts[v.value] for v in Verdict}}
+
+
+_CHECKSUM = "checksum:"
+
+
+def _checksums(counts: Counter[str]) -> dict[str, int]:
+    """Valid manifests whose sha256 S3 confirmed, and those it could not (no sha256, multipart)."""
+    return {c.value: counts[_CHECKSUM + c.value] for c in Checksum}
 
 
 def _problems(counts: Counter[str]) -> int:
@@ -228,6 +241,7 @@ class Report:
             "objects_listed": self.objects_listed,
             "counts": self.to_counts(),
             "problems": self.problems,
+            "checksums": _checksums(self.counts),
             "threshold": self.threshold,
             "breach": self.breach,
             "coverage": round(self.coverage, 6),
@@ -249,6 +263,12 @@ class Report:
         elif self.counts["tarballs"] == 0:
             warnings.append("no tarballs under this prefix; is the prefix right?")
         return warnings
+
+    def _checksum_line(self) -> list[str]:
+        checksums = _checksums(self.counts)
+        if not any(checksums.values()):
+            return []
+        return ["manifest checksums: " + "  ".join(f"{name} {n}" for name, n in checksums.items())]
 
     def write_json(self, out: TextIO) -> None:
         """One JSON object, findings streamed one per line so they are never all in memory at once."""
@@ -276,6 +296,7 @@ class Report:
             f"in {self.duration_s:.1f}s",
             "  ".join(f"{name} {n}" for name, n in counts.items()),
             f"problems {self.problems} (threshold {self.threshold}): {state}; coverage {self.coverage:.2%}",
+            *self._checksum_line(),
             *(f"warning: {w}" for w in self.warnings),
         ]
         out.write("\n".join(lines) + "\n")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -53,6 +53,60 @@ def listing_rule(min_bytes: int = 64, stale_tolerance_s: int = 3600) -> SiblingR
     return SiblingRule("listing", Anchor.KEY, ".list.txt", True, min_bytes, stale_tolerance_s)
 
 
+MANIFEST = "manifest"
+
+
 def manifest_rule(required: bool = False, min_bytes: int = 2, stale_tolerance_s: int = 3600) -> SiblingRule:
     """`{stem}.manifest.json`: what a restore reads to pick the newest compatible backup."""
-    return SiblingRule("manifest", Anchor.STEM, ".manifest.json", required, min_bytes, stale_tolerance_s)
+    return SiblingRule(MANIFEST, Anchor.STEM, ".manifest.json", required, min_bytes, stale_tolerance_s)
+
+
+class Requirement(StrEnum):
+    """How a scoped rule applies under a prefix: not at all, checked when present, or required."""
+
+    OFF = "off"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
+def folder_of(key: str) -> str:
+    return key[: key.rfind("/") + 1]
+
+
+@dataclass(frozen=True)
+class ScopedRule:
+    """A rule whose requirement depends on where the tarball is: the longest matching folder wins.
+
+    Prefixes are folders (`backups/corpus/` covers `backups/corpus/x/`, never `backups/corpus-old/`),
+    and a tarball and its siblings share a folder, so both always get the same requirement.
+    """
+
+    rule: SiblingRule
+    default: Requirement = Requirement.OFF
+    prefixes: tuple[tuple[str, Requirement], ...] = ()
+    _optional: SiblingRule = field(init=False, repr=False, compare=False)
+    _required: SiblingRule = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for prefix, _ in self.prefixes:
+            if not prefix.endswith("/"):
+                raise ValueError(f"rule {self.rule.name!r}: prefix {prefix!r} must be a folder ending in '/'")
+        longest_first = tuple(sorted(self.prefixes, key=lambda p: len(p[0]), reverse=True))
+        object.__setattr__(self, "prefixes", longest_first)
+        object.__setattr__(self, "_optional", replace(self.rule, required=False))
+        object.__setattr__(self, "_required", replace(self.rule, required=True))
+
+    def requirement(self, key: str) -> Requirement:
+        folder = folder_of(key)
+        return next((r for p, r in self.prefixes if folder.startswith(p)), self.default)
+
+    def at(self, key: str) -> SiblingRule | None:
+        """The rule as it applies to a key in this folder, or None where it is off."""
+        requirement = self.requirement(key)
+        if requirement is Requirement.OFF:
+            return None
+        return self._required if requirement is Requirement.REQUIRED else self._optional
+
+    @property
+    def ever_on(self) -> bool:
+        return self.default is not Requirement.OFF or any(r is not Requirement.OFF for _, r in self.prefixes)

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Protocol
 
 from ..errors import ConfigError, ObjectNotFoundError
+from .inspection import Inspected, ManifestReads, ManifestStage
 from .objects import ListedObject
 from .reconcile import Reconciler
 from .report import Report
-from .verdicts import Policy, TarballVerdict, fits_in_s3
+from .verdicts import Outcome, Policy, TarballVerdict, fits_in_s3
 
 
 class Lister(Protocol):
@@ -45,6 +46,7 @@ class Sweep:
     threshold: int
     group_depth: int
     clock: Callable[[], datetime]
+    manifests: ManifestReads | None = None  # None: no manifest is read (no manifest rule in force)
 
     def run(
         self,
@@ -62,11 +64,12 @@ class Sweep:
         started = self.clock()
         report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=started)
         reconciler = Reconciler(self.policy, started)
+        stage = self.manifests.stage(bucket, self.policy, started) if self.manifests else None
         pages = self.lister.pages(bucket, prefix)
         try:
             for page_number, page in enumerate(pages, start=1):
                 for obj in page:
-                    for outcome in reconciler.feed(obj):
+                    for outcome in _inspected(stage, reconciler.feed(obj)):
                         report.add(outcome)
                 report.objects_listed = reconciler.objects_seen
                 if progress is not None:
@@ -76,12 +79,21 @@ class Sweep:
                     break
         finally:
             pages.close()
-        if report.complete:
-            for outcome in reconciler.finish():
-                report.add(outcome)
+        # An incomplete sweep still finishes what the reconciler had already released as final.
+        last = reconciler.finish() if report.complete else []
+        for outcome in _inspected(stage, last, last=True):
+            report.add(outcome)
         report.objects_listed = reconciler.objects_seen
         report.duration_s = (self.clock() - started).total_seconds()
         return report
+
+
+def _inspected(stage: ManifestStage | None, outcomes: list[Outcome], last: bool = False) -> list[Outcome]:
+    """Outcomes with their manifests read, in the order they came; the last call drains the stage."""
+    if stage is None:
+        return outcomes
+    done = stage.push(outcomes) + (stage.drain() if last else [])
+    return [d.verdict if isinstance(d, Inspected) else d for d in done]
 
 
 def look_up(

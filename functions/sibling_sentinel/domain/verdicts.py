@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from .manifest import Checksum
 from .objects import ListedObject
-from .rules import SiblingRule
+from .rules import ScopedRule, SiblingRule, folder_of
 from .tarballs import TarballNaming
 
 
@@ -47,6 +48,7 @@ class RuleVerdict:
     sibling_key: str
     sibling: ListedObject | None
     reason: str
+    checksum: Checksum | None = None  # set for a valid manifest: could its sha256 be checked against S3?
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,14 @@ class TarballVerdict:
     @property
     def not_ok(self) -> tuple[RuleVerdict, ...]:
         return tuple(r for r in self.results if r.verdict is not Verdict.OK)
+
+    @property
+    def siblings(self) -> dict[str, ListedObject]:
+        """Every sibling that was found, keyed by sibling key, as `Policy.judge` takes them."""
+        return {r.sibling_key: r.sibling for r in self.results if r.sibling is not None}
+
+    def result_of(self, rule_name: str) -> RuleVerdict | None:
+        return next((r for r in self.results if r.rule.name == rule_name), None)
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,10 @@ class Policy:
     naming: TarballNaming
     rules: tuple[SiblingRule, ...]
     grace_s: int = 7200
+    scoped: tuple[ScopedRule, ...] = ()  # rules that apply under some prefixes only (the manifest)
+    _last: tuple[str, tuple[SiblingRule, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not self.rules:
@@ -94,9 +108,21 @@ class Policy:
         if self.grace_s < 0:
             raise ValueError("the grace period cannot be negative")
 
+    def rules_at(self, key: str) -> tuple[SiblingRule, ...]:
+        """The rules in force in this key's folder; keys come in folder order, so one is remembered."""
+        if not self.scoped:
+            return self.rules
+        folder = folder_of(key)
+        last = self._last  # one read: worker threads judge too, and the pair is replaced whole
+        if last is not None and last[0] == folder:
+            return last[1]
+        here = self.rules + tuple(r for r in (s.at(key) for s in self.scoped) if r is not None)
+        object.__setattr__(self, "_last", (folder, here))
+        return here
+
     def sibling_keys(self, tarball_key: str) -> tuple[str, ...]:
         stem = self.naming.stem(tarball_key)
-        return tuple(rule.sibling_key(tarball_key, stem) for rule in self.rules)
+        return tuple(rule.sibling_key(tarball_key, stem) for rule in self.rules_at(tarball_key))
 
     def judge(
         self,
@@ -104,19 +130,23 @@ class Policy:
         siblings: Mapping[str, ListedObject],
         now: datetime,
         invalid: Mapping[str, str] | None = None,
+        checksums: Mapping[str, Checksum] | None = None,
     ) -> TarballVerdict:
         """Judge one tarball given every sibling that was found, keyed by sibling key.
 
-        `invalid` maps a sibling key to the reason its content failed validation; the content
-        is read elsewhere, because a listing alone cannot tell.
+        `invalid` maps a sibling key to the reason its content failed validation, and `checksums`
+        a valid manifest's key to whether S3 could confirm its sha256; the content is read
+        elsewhere, because a listing alone cannot tell.
         """
         young = (now - tarball.last_modified).total_seconds() < self.grace_s
         results = []
-        for rule, key in zip(self.rules, self.sibling_keys(tarball.key), strict=True):
+        rules = self.rules_at(tarball.key)
+        for rule, key in zip(rules, self.sibling_keys(tarball.key), strict=True):
             verdict, reason = _judge_rule(rule, tarball, key, siblings.get(key), (invalid or {}).get(key))
             if verdict is not Verdict.OK and young:
                 verdict, reason = Verdict.PENDING, f"{reason} (tarball younger than {self.grace_s}s grace)"
-            results.append(RuleVerdict(rule, verdict, key, siblings.get(key), reason))
+            checksum = (checksums or {}).get(key) if verdict is Verdict.OK else None
+            results.append(RuleVerdict(rule, verdict, key, siblings.get(key), reason, checksum))
         return TarballVerdict(tarball, tuple(results))
 
 
