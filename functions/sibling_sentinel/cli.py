@@ -125,7 +125,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("--concurrency", type=int, metavar="N", help="manifest reads in parallel (8)")
 
-    sub.add_parser("demo", help="the whole system on an embedded S3 (moto); no AWS account needed")
+    demo = sub.add_parser("demo", help="the whole system on an embedded moto server; no AWS account needed")
+    demo.add_argument("--serve", action="store_true", help="keep the embedded endpoint up afterwards")
     return p
 
 
@@ -325,7 +326,7 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
         if args.command == "demo":
             from .demo import run_demo
 
-            return run_demo(sys.stdout)
+            return run_demo(sys.stdout, serve=args.serve)
         environment = dict(os.environ) if env is None else env
         if args.command == "enable-events":
             config = Config.from_env(environment).with_overrides(endpoint_url=args.endpoint_url)

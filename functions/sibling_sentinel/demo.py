@@ -1,20 +1,27 @@
-"""`sibling-sentinel demo`: a seeded bucket on an embedded moto S3, swept and checked by the real CLI code.
+"""`sibling-sentinel demo`: the whole system on an embedded moto server, with no AWS account.
 
-The same data set is what the end-to-end tests sweep, so the demo's self-check and the tests agree
-on every verdict. moto is a CLI-only dependency (the `demo` extra) and is imported only here.
+A realistic fleet (20 hosts, 30 nights of backups, one fault of every kind) plus a set of edge-case
+keys is seeded into a bucket. Tonight's uploads then go through S3 -> EventBridge -> OnTarballCreated
+-> CheckQueue -> CheckSiblings, and the nightly FullSweep runs, all through the real handlers. The
+demo shows what an operator would see and checks every verdict against what the data set expects.
+The edge-case set is also what the end-to-end tests sweep. moto is a CLI-only dependency (the `demo`
+extra) and is imported only here and in demo_stack.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import os
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from io import StringIO
 from typing import Any, TextIO
 
 from .config import Config
@@ -66,12 +73,55 @@ DEMO_OBJECTS: tuple[DemoObject, ...] = (
 )
 
 
-def expected_verdicts() -> dict[str, str]:
-    return {o.key: o.expect for o in DEMO_OBJECTS if o.expect is not None}
+HOSTS = tuple(f"host-{n:02}" for n in range(1, 21))
+NIGHTS = 30
+TARBALL_BYTES, LISTING_BYTES = 4096, 2048
+
+
+def fleet(now: datetime) -> tuple[DemoObject, ...]:
+    """20 hosts x 30 nightly tarballs with their listings, and one fault of every kind.
+
+    host-03 lost one listing, host-05 wrote a truncated one, host-07 stopped writing listings three
+    nights ago (a regression in its job), host-09 rewrote a tarball after its listing, host-11 kept a
+    listing whose tarball was deleted, host-13 is uploading right now, host-17 stopped backing up
+    a week ago, and host-19 names its files with spaces and '+'.
+    """
+    objects: list[DemoObject] = []
+    for host in HOSTS:
+        first = 7 if host == "host-17" else 1
+        for night in range(first, NIGHTS + 1):
+            age = night * DAY - 2 * HOUR
+            day = (now - timedelta(seconds=age)).date().isoformat()
+            name = f"nightly full+incr {day}.tar.gz" if host == "host-19" else f"{day}.tar.zst"
+            key = f"{DEMO_PREFIX}{host}/{name}"
+            listing = DemoObject(key + ".list.txt", LISTING_BYTES, age - 120)
+            verdict = "ok"
+            if (host, night) == ("host-03", 5) or (host == "host-07" and night <= 3):
+                listing, verdict = None, "missing"  # type: ignore[assignment]
+            elif (host, night) == ("host-05", 2):
+                listing, verdict = DemoObject(listing.key, 12, listing.age_s), "undersized"
+            elif (host, night) == ("host-09", 6):
+                age, verdict = age - 2 * DAY, "stale"  # rewritten two days after its listing
+            elif (host, night) == ("host-11", 10):
+                objects.append(DemoObject(listing.key, LISTING_BYTES, listing.age_s, "orphan"))
+                continue
+            objects.append(DemoObject(key, TARBALL_BYTES, age, verdict))
+            if listing is not None:
+                objects.append(listing)
+    objects.append(
+        DemoObject(f"{DEMO_PREFIX}host-13/uploading-now.tar.zst", TARBALL_BYTES, 20 * 60, "pending")
+    )
+    return tuple(objects)
+
+
+def expected_verdicts(objects: tuple[DemoObject, ...] = DEMO_OBJECTS) -> dict[str, str]:
+    return {o.key: o.expect for o in objects if o.expect is not None}
 
 
 def seed(s3: Any, bucket: str = DEMO_BUCKET, objects: tuple[DemoObject, ...] = DEMO_OBJECTS) -> None:
-    s3.create_bucket(Bucket=bucket)
+    """Creates the bucket unless it exists, then writes every object."""
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=bucket)
     for o in objects:
         s3.put_object(Bucket=bucket, Key=o.key, Body=b"x" * o.size)
 
@@ -88,7 +138,7 @@ def backdate(bucket: str, ages: dict[str, int], now: datetime, account: str = "1
 
 @contextmanager
 def embedded_s3() -> Iterator[str]:
-    """A moto S3 server on a free loopback port; yields its endpoint URL."""
+    """A moto server (every service, S3 included) on a free loopback port; yields its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request drowns the demo
@@ -104,44 +154,255 @@ def embedded_s3() -> Iterator[str]:
         server.stop()
 
 
-def run_demo(out: TextIO) -> int:
-    """Seed, sweep and check; exit 0 only when every verdict is the one the data set expects."""
-    from .adapters.aws import client
-    from .cli import run_check, run_sweep
+# --- the show -----------------------------------------------------------------------------------------
 
-    for var, value in (
-        ("AWS_ACCESS_KEY_ID", "demo"),
-        ("AWS_SECRET_ACCESS_KEY", "demo"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-    ):
+# Tonight's uploads, driven through the event path: (host, listing size or None, listing delay in s).
+TONIGHT = (
+    ("host-01", LISTING_BYTES, 0.0),  # the listing lands with the tarball: passes at the first check
+    ("host-04", LISTING_BYTES, 2.5),  # the listing lands after the first check: passes later
+    ("host-07", None, 0.0),  # the regression again: no listing, so it fails at the deadline and pages
+    ("host-05", 12, 0.0),  # a truncated listing: fails at the deadline as undersized
+)
+DUPLICATED = "host-07"  # S3 delivers at least once; this upload's event arrives twice
+
+
+def _env(stack_env: dict[str, str]) -> None:
+    for var, value in {
+        "AWS_ACCESS_KEY_ID": "demo",
+        "AWS_SECRET_ACCESS_KEY": "demo",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",  # the demo shows what an operator sees, not the functions' logs
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        **stack_env,
+    }.items():
         os.environ[var] = value  # the demo never talks to AWS, so never uses real credentials
     os.environ.pop("AWS_PROFILE", None)
+
+
+def run_demo(out: TextIO, serve: bool = False) -> int:
+    """Deploy, seed, upload, check, sweep, show; exit 0 only when every outcome is the expected one."""
+    from .demo_stack import Stack
+
+    started = time.monotonic()
+    now = datetime.now(UTC)
+    history = fleet(now) + DEMO_OBJECTS
     with embedded_s3() as endpoint:
-        seed(client("s3", endpoint))
-        backdate(DEMO_BUCKET, {o.key: o.age_s for o in DEMO_OBJECTS}, datetime.now(UTC))
-        config = Config(endpoint_url=endpoint)
-        out.write(f"== embedded S3 at {endpoint}: {len(DEMO_OBJECTS)} objects in s3://{DEMO_BUCKET}\n\n")
-        out.write(f"$ sibling-sentinel sweep s3://{DEMO_BUCKET}/{DEMO_PREFIX}\n")
-        code = run_sweep(config, DEMO_BUCKET, DEMO_PREFIX, out, StringIO(), "text", None)
-        out.write(f"(exit {code}: problems above the threshold of {config.threshold})\n\n")
-        sample = "backups/beta/tiny.tar.gz"
-        out.write(f"$ sibling-sentinel check s3://{DEMO_BUCKET}/{sample}\n")
-        run_check(config, DEMO_BUCKET, sample, out, "text")
-        report = StringIO()
-        run_sweep(config, DEMO_BUCKET, DEMO_PREFIX, report, StringIO(), "json", None)
-    return _self_check(json.loads(report.getvalue()), out)
+        stack = Stack(endpoint, DEMO_BUCKET, DEMO_PREFIX)
+        _env({})
+        out.write(f"sibling-sentinel demo: the whole system on an embedded moto server at {endpoint}\n")
+        _section(out, "1. Deploy: what `sam deploy` creates, and `sibling-sentinel enable-events`")
+        stack.create()
+        _env(stack.environment())
+        out.write(
+            f"  bucket s3://{DEMO_BUCKET}, CheckQueue + CheckDLQ, AlertTopic, IdempotencyTable,\n"
+            f"  the upload rule (tarballs under {DEMO_PREFIX} only); check delay {stack.check_delay_s}s and "
+            f"deadline {stack.check_deadline_s}s\n  (deployed: 300s and 3600s; the demo compresses time)\n"
+        )
+        s3 = stack.client("s3")
+        seed(s3, DEMO_BUCKET, history)
+        backdate(DEMO_BUCKET, {o.key: o.age_s for o in history}, now)
+        from .cli import run_enable_events
+
+        out.write(f"  $ sibling-sentinel enable-events --bucket {DEMO_BUCKET}\n  ")
+        run_enable_events(Config(endpoint_url=endpoint), DEMO_BUCKET, False, out, "text")
+        _section(out, "2. History: 20 hosts x 30 nights, one fault of every kind, and the edge-case keys")
+        tarballs = sum(1 for o in history if o.expect not in (None, "orphan"))
+        out.write(f"  seeded {len(history)} objects ({tarballs} tarballs)\n")
+
+        _section(
+            out, "3. Tonight's uploads: S3 -> EventBridge -> OnTarballCreated -> CheckQueue -> CheckSiblings"
+        )
+        uploads = _upload_tonight(stack, now)
+        for key in uploads:
+            out.write(f"  PUT s3://{DEMO_BUCKET}/{key}\n")
+        delivered = [json.loads(m["Body"]) for m in stack.drain("uploads")]
+        twice = [e for e in delivered if DUPLICATED in e["detail"]["object"]["key"]]
+        intake = stack.deliver_uploads(delivered + twice)
+        out.write(
+            f"  OnTarballCreated ran {len(intake)} times and queued {sum(r['queued'] for r in intake)} "
+            "checks:\n"
+            f"  the {DUPLICATED} event came twice (S3 delivers at least once), and the listings' uploads\n"
+            "  never reached it (the upload rule matches tarballs only)\n"
+        )
+        batches = stack.run_checks()
+        out.write(f"  CheckSiblings ran {batches} batches until CheckQueue was empty\n")
+        check_alerts = stack.alerts()
+        _show_checks(out, stack.metrics)
+
+        _section(out, "4. The nightly sweep: FullSweep, as the schedule fires it")
+        summary = stack.nightly_sweep()
+        report = stack.read_report(summary["report"])
+        _show_hosts(out, report, now)
+        out.write(
+            f"\n  {summary['objects_listed']} objects listed, "
+            f"{summary['counts']['tarballs']} tarballs judged, "
+            f"{summary['problems']} problems (threshold {summary['threshold']}): "
+            f"{'BREACH' if summary['breach'] else 'within threshold'}; coverage {summary['coverage']:.2%}\n"
+        )
+        alerts = check_alerts + stack.alerts()
+        _section(out, f"5. Alerts SNS would have sent ({len(alerts)})")
+        for alert in alerts:
+            out.write(f"  --- kind={alert['kind']}\n")
+            out.writelines(f"  | {line}\n" for line in alert["text"].splitlines()[:14])
+            out.write("  | ...\n" if len(alert["text"].splitlines()) > 14 else "")
+        _section(out, "6. Metrics emitted (EMF on stdout; CloudWatch turns them into metrics)")
+        for name, values in sorted(stack.metrics.items()):
+            shown = ", ".join(f"{v:g}" for v in values[:6]) + (", ..." if len(values) > 6 else "")
+            out.write(f"  {name:<26} {shown}\n")
+        events = stack.events()
+        _section(out, f"7. Events put on the default bus ({len(events)})")
+        for e in events:
+            d = e["detail"]
+            what = (
+                d.get("key") or f"{d.get('prefix')}: {d.get('problems')} problems, report {d.get('report')}"
+            )
+            out.write(f"  {e['detail-type']:<22} {' '.join(filter(None, (d.get('verdict'), what)))}\n")
+        _section(out, "8. The JSON report")
+        out.write(f"  {summary['report']}  ({len(report['findings'])} findings)\n")
+        _show_commands(out, endpoint, serve)
+        code = _self_check(report, history, uploads, alerts, stack.metrics, out)
+        out.write(f"\n(demo took {time.monotonic() - started:.1f}s)\n")
+        if serve and code == 0:
+            _serve(out)
+    return code
 
 
-def _self_check(report: dict[str, Any], out: TextIO) -> int:
+def _section(out: TextIO, title: str) -> None:
+    out.write(f"\n== {title}\n")
+
+
+def _upload_tonight(stack: Any, now: datetime) -> list[str]:
+    """Puts tonight's tarballs (and listings, some late) into S3, which announces them to EventBridge."""
+    s3, keys = stack.client("s3"), []
+    for host, listing_size, delay_s in TONIGHT:
+        key = f"{DEMO_PREFIX}{host}/{now:%Y-%m-%dT%H%M}.tar.zst"
+        s3.put_object(Bucket=DEMO_BUCKET, Key=key, Body=b"x" * TARBALL_BYTES)
+        keys.append(key)
+        if listing_size is None:
+            continue
+        put = functools.partial(
+            s3.put_object, Bucket=DEMO_BUCKET, Key=key + ".list.txt", Body=b"x" * listing_size
+        )
+        if delay_s:
+            threading.Timer(delay_s, put).start()
+        else:
+            put()
+    return keys
+
+
+def _show_checks(out: TextIO, metrics: dict[str, list[float]]) -> None:
+    lags = ", ".join(f"{v:.1f}s" for v in metrics.get("SiblingArrivalSeconds", []))
+    out.write(
+        f"  checks passed {sum(metrics.get('SiblingCheckPassed', [])):g} (listing arrived {lags} after its "
+        f"tarball), rescheduled {sum(metrics.get('SiblingCheckRescheduled', [])):g}, "
+        f"failed at the deadline {sum(metrics.get('SiblingCheckFailed', [])):g} (each paged once; see 5.)\n"
+    )
+
+
+def _age(stamp: dict[str, str] | None, now: datetime) -> str:
+    if stamp is None:
+        return "NONE"
+    seconds = (now - datetime.fromisoformat(stamp["last_modified"].replace("Z", "+00:00"))).total_seconds()
+    if seconds < 60:
+        return "just now"
+    return f"{seconds / DAY:.1f}d ago" if seconds >= DAY else f"{seconds / HOUR:.1f}h ago"
+
+
+def _show_hosts(out: TextIO, report: dict[str, Any], now: datetime) -> None:
+    header = (
+        "host",
+        "tarballs",
+        "ok",
+        "pending",
+        "problems",
+        "coverage",
+        "newest tarball",
+        "newest complete",
+        "",
+    )
+    rows = []
+    for name, group in report["groups"].items():
+        c = group["counts"]
+        judged = c["tarballs"] - c["pending"]
+        coverage = f"{c['ok'] / judged:.0%}" if judged else "-"
+        newest = group["newest_tarball"]
+        silent = newest is not None and (
+            now - datetime.fromisoformat(newest["last_modified"].replace("Z", "+00:00"))
+        ) > timedelta(days=2)
+        note = "<- no backup for a week" if silent else ("<- problems" if group["problems"] else "")
+        rows.append(
+            (
+                name,
+                str(c["tarballs"]),
+                str(c["ok"]),
+                str(c["pending"]),
+                str(group["problems"]),
+                coverage,
+                _age(newest, now),
+                _age(group["newest_complete"], now),
+                note,
+            )
+        )
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        out.write(
+            "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n"
+        )
+
+
+def _show_commands(out: TextIO, endpoint: str, serve: bool) -> None:
+    _section(out, "9. Run the same sweep yourself (from this checkout the CLI is .venv/bin/sibling-sentinel)")
+    up = "this endpoint stays up until Ctrl-C" if serve else "`sibling-sentinel demo --serve` keeps it up"
+    out.write(
+        f"  against the embedded endpoint ({up}):\n"
+        f"    AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_DEFAULT_REGION=us-east-1 \\\n"
+        f"      sibling-sentinel sweep s3://{DEMO_BUCKET}/{DEMO_PREFIX} --endpoint-url {endpoint}\n"
+        "  against a real bucket (your usual AWS credentials and region):\n"
+        "    sibling-sentinel sweep s3://YOUR-BUCKET/backups/ --format json --report sweep.json\n"
+        "  or the deployed function (see docs/RUNBOOK.md):\n"
+        "    aws lambda invoke --function-name <FullSweepName output> \\\n"
+        "      --cli-binary-format raw-in-base64-out --payload '{\"dry_run\": true}' out.json\n"
+    )
+
+
+def _self_check(
+    report: dict[str, Any],
+    history: tuple[DemoObject, ...],
+    uploads: list[str],
+    alerts: list[dict[str, str]],
+    metrics: dict[str, list[float]],
+    out: TextIO,
+) -> int:
     got = {f["key"]: f["verdict"] for f in report["findings"]}
+    want = expected_verdicts(history) | {
+        uploads[0]: "ok",
+        uploads[1]: "ok",
+        uploads[2]: "pending",  # young: the sweep's grace period still covers it
+        uploads[3]: "pending",
+    }
     wrong = [
-        f"{key}: expected {want}, got {got.get(key, 'ok')}"
-        for key, want in expected_verdicts().items()
-        if got.get(key, "ok") != want
+        f"{key}: expected {v}, got {got.get(key, 'ok')}" for key, v in want.items() if got.get(key, "ok") != v
     ]
-    expected_tarballs = sum(1 for v in expected_verdicts().values() if v != "orphan")
-    if report["counts"]["tarballs"] != expected_tarballs:
-        wrong.append(f"expected {expected_tarballs} tarballs, got {report['counts']['tarballs']}")
-    out.write("\n== self-check: " + ("every verdict is the expected one\n" if not wrong else "MISMATCH\n"))
+    tarballs = sum(1 for v in want.values() if v != "orphan")
+    if report["counts"]["tarballs"] != tarballs:
+        wrong.append(f"expected {tarballs} tarballs, got {report['counts']['tarballs']}")
+    kinds = sorted(a["kind"] for a in alerts)
+    if kinds != ["check-failed", "check-failed", "sweep-breach"]:
+        wrong.append(f"expected two check-failed alerts and one sweep-breach, got {kinds}")
+    for metric, total in (("SiblingCheckPassed", 2), ("SiblingCheckFailed", 2), ("SweepCompleted", 1)):
+        if sum(metrics.get(metric, [])) != total:
+            wrong.append(f"expected {metric} {total}, got {sum(metrics.get(metric, []))}")
+    out.write(
+        "\n== self-check: "
+        + ("every verdict, alert and metric is the expected one\n" if not wrong else "MISMATCH\n")
+    )
     out.writelines(f"  {line}\n" for line in wrong)
     return 0 if not wrong else 3
+
+
+def _serve(out: TextIO) -> None:  # pragma: no cover (waits for Ctrl-C)
+    out.write("\nserving; press Ctrl-C to stop\n")
+    out.flush()
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(3600)

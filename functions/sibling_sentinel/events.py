@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote_plus
@@ -97,3 +97,19 @@ def _time(value: str) -> datetime:
     if when.tzinfo is None:
         raise ValueError(f"event time {value!r} has no time zone")
     return when
+
+
+def upload_pattern(bucket: str, prefix: str, extensions: Sequence[str]) -> dict[str, Any]:
+    """The EventBridge pattern template.yaml deploys: Object Created for tarballs under the prefix only.
+
+    Wildcards, because a prefix and a suffix on one field cannot be ANDed otherwise; `*` also matches
+    `/`. The demo routes its uploads through this pattern, and a test keeps it equal to the template's.
+    """
+    return {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {
+            "bucket": {"name": [bucket]},
+            "object": {"key": [{"wildcard": f"{prefix}*{ext}"} for ext in extensions]},
+        },
+    }

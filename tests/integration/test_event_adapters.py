@@ -156,14 +156,24 @@ def test_sns_alert_carries_its_kind_as_a_message_attribute_for_filtering() -> No
 def test_demo_runs_end_to_end_and_its_self_check_passes() -> None:
     # given nothing but this package and moto
     out = StringIO()
-    # when the demo runs (embedded moto server over HTTP, the real CLI code)
+    # when the demo runs (embedded moto server over HTTP, the real handlers and CLI code)
     code = run_demo(out)
-    # then it shows the sweep and the check, and every verdict is the expected one
+    # then every part an operator needs is shown, and every verdict, alert and metric is as expected
     text = out.getvalue()
     assert code == 0, text
-    assert "problems 4 (threshold 0): BREACH" in text
-    assert "undersized  s3://demo-backups/backups/beta/tiny.tar.gz" in text
-    assert "self-check: every verdict is the expected one" in text
+    for shown in (
+        "== 4. The nightly sweep",  # the per-host table
+        "host-17  24",  # the host that stopped backing up
+        "<- no backup for a week",
+        "--- kind=sweep-breach",  # the alerts
+        "--- kind=check-failed",
+        "SweepCompleted             1",  # the metrics
+        "Sweep Completed",  # the events
+        "s3://demo-backups/sibling-sentinel/reports/",  # the report
+        "--endpoint-url http://127.0.0.1:",  # the commands to run it yourself
+        "self-check: every verdict, alert and metric is the expected one",
+    ):
+        assert shown in text
 
 
 def test_a_duplicate_of_a_step_still_in_flight_is_done_not_failed() -> None:

@@ -11,6 +11,7 @@ from moto.events.models import EventPattern
 from sibling_sentinel.config import _SOURCES, Config
 from sibling_sentinel.domain.tarballs import DEFAULT_EXTENSIONS
 from sibling_sentinel.errors import ConfigError
+from sibling_sentinel.events import upload_pattern as upload_pattern_of
 from template_tools import ROOT, functions, of_type, parameter_values, resolve, template, transformed
 
 from fixtures import eventbridge_created
@@ -105,6 +106,10 @@ def upload_pattern(prefix: str = "backups/") -> EventPattern:
     (rule,) = rules
     pattern = resolve(rule["Properties"]["EventPattern"], parameter_values({"BackupPrefix": prefix}))
     return EventPattern.load(json.dumps(pattern))
+
+
+def test_upload_rule_is_the_pattern_the_demo_and_the_code_use() -> None:
+    assert upload_pattern("p/")._pattern == upload_pattern_of("backup-bucket", "p/", DEFAULT_EXTENSIONS)
 
 
 def test_upload_rule_extensions_are_the_tarball_extensions() -> None:

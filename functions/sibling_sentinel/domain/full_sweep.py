@@ -268,7 +268,7 @@ def incomplete_alert(report: Report, run_id: str, uri: str) -> tuple[str, str]:
         f"What it reached: {report.problems} problems. {_counts_line(report)}",
         f"Partial report: {uri}",
         "",
-        "What to do next (docs/RUNBOOK.md, 'Sweep incomplete'): sweep a narrower prefix by hand, raise "
-        "the function's timeout or memory, or use S3 Inventory as the listing source.",
+        "What to do next (docs/RUNBOOK.md, 'Sweep incomplete'): sweep the rest by hand, one narrower "
+        "prefix at a time, and raise SweepConcurrency (the function already has Lambda's longest timeout).",
     ]
     return subject, "\n".join(lines)
