@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,15 @@ def _transformed(parameters: str) -> dict[str, Any]:
     for resource in sam["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = "s3://artifacts/code.zip"
-    result: dict[str, Any] = transform(sam, json.loads(parameters), _Policies())
+    previous = os.environ.get("AWS_DEFAULT_REGION")
+    os.environ["AWS_DEFAULT_REGION"] = REGION  # SAM fills in pseudo parameters from the session's region
+    try:
+        result: dict[str, Any] = transform(sam, json.loads(parameters), _Policies())
+    finally:
+        if previous is None:
+            del os.environ["AWS_DEFAULT_REGION"]
+        else:
+            os.environ["AWS_DEFAULT_REGION"] = previous
     return result
 
 
