@@ -12,6 +12,7 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from moto.sqs.models import sqs_backends
 
+from sibling_sentinel import demo_stack
 from sibling_sentinel.domain.check import CheckMessage, NewObject
 
 from fixtures import event
@@ -21,16 +22,11 @@ REPORTS = "reports-bucket"
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "CheckSiblings"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:CheckSiblings"
-    aws_request_id: str = "req-1"
-    remaining_ms: int = 600_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+def LambdaContext(
+    function_name: str = "CheckSiblings", aws_request_id: str = "req-1", remaining_ms: int = 600_000
+) -> demo_stack.LambdaContext:
+    """The context object the handlers read, as the demo builds it."""
+    return demo_stack.LambdaContext(function_name, aws_request_id, budget_ms=remaining_ms)
 
 
 @dataclass
