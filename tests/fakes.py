@@ -41,8 +41,10 @@ class FakeBucket:
         self.objects[key] = obj(key, size=len(body), age_s=age_s)
         self.bodies[key] = body
 
-    def pages(self, bucket: str, prefix: str) -> Generator[Sequence[ListedObject], None, None]:
-        keys = sorted(k for k in self.objects if k.startswith(prefix))
+    def pages(
+        self, bucket: str, prefix: str, start_after: str = ""
+    ) -> Generator[Sequence[ListedObject], None, None]:
+        keys = sorted(k for k in self.objects if k.startswith(prefix) and k > start_after)
         for n, start in enumerate(range(0, len(keys), self.page_size)):
             if self.fail_after_pages is not None and n >= self.fail_after_pages[0]:
                 raise self.fail_after_pages[1]
@@ -194,5 +196,41 @@ class FakeReportStore:
         self.saved: dict[str, dict[str, object]] = {}
 
     def put(self, key: str, report: Report) -> str:
+        from sibling_sentinel.domain.full_sweep import AlreadyReportedError
+
+        if key in self.saved:  # S3's If-None-Match: *
+            raise AlreadyReportedError(f"{key} is already written")
         self.saved[key] = report.to_dict()
         return f"s3://{self.bucket}/{key}"
+
+
+class FakeCheckpoints:
+    """Keeps each checkpoint as the text S3 would hold, so writing and reading back are exercised."""
+
+    def __init__(self) -> None:
+        self.saved: dict[str, str] = {}
+        self.deleted: list[str] = []
+
+    def save(self, key: str, checkpoint: Any) -> None:
+        import io
+
+        buffer = io.StringIO()
+        checkpoint.write(buffer)
+        self.saved[key] = buffer.getvalue()
+
+    def load(self, key: str) -> Any:
+        from sibling_sentinel.domain.checkpoint import Checkpoint
+
+        return Checkpoint.read(iter(self.saved[key].splitlines()))
+
+    def delete(self, key: str) -> None:
+        self.saved.pop(key, None)
+        self.deleted.append(key)
+
+
+class FakeInvoker:
+    def __init__(self) -> None:
+        self.invoked: list[tuple[str, dict[str, Any]]] = []
+
+    def invoke_async(self, function: str, payload: dict[str, Any]) -> None:
+        self.invoked.append((function, payload))

@@ -32,6 +32,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "idempotency_table": ("IDEMPOTENCY_TABLE", ""),
     "report_bucket": ("REPORT_BUCKET", ""),
     "report_prefix": ("REPORT_PREFIX", ""),
+    "sweep_max_run_seconds": ("SWEEP_MAX_RUN_SECONDS", ""),
     "manifest_rule": ("MANIFEST_RULE", "--manifest"),
     "manifest_rules": ("MANIFEST_RULES", "--manifest-rules"),
     "endpoint_url": ("", "--endpoint-url"),
@@ -62,6 +63,7 @@ class Config:
     idempotency_table: str = ""
     report_bucket: str = ""
     report_prefix: str = "sibling-sentinel/reports/"
+    sweep_max_run_seconds: int = 6 * 3600  # a paused sweep older than this is abandoned
     manifest_rule: str = Requirement.OFF.value
     manifest_rules: tuple[str, ...] = ()  # "folder/=required" entries; the longest matching folder wins
     endpoint_url: str | None = None
@@ -80,6 +82,11 @@ class Config:
         ):
             if getattr(self, field) < 0:
                 raise ConfigError(f"{_name(field)} must be 0 or more, got {getattr(self, field)}")
+        if not 900 <= self.sweep_max_run_seconds <= 7 * 24 * 3600:
+            raise ConfigError(
+                f"{_name('sweep_max_run_seconds')} must be between 900 and 604800, "
+                f"got {self.sweep_max_run_seconds}"
+            )
         if not 1 <= self.aws_max_attempts <= 20:
             raise ConfigError(
                 f"{_name('aws_max_attempts')} must be between 1 and 20, got {self.aws_max_attempts}"

@@ -15,7 +15,7 @@ from .adapters.aws import client
 from .adapters.notify import DefaultBus, SnsNotifier
 from .adapters.once import once_per_step
 from .adapters.pool import ThreadPool
-from .adapters.reports import S3ReportStore
+from .adapters.reports import LambdaInvoker, S3Checkpoints, S3ReportStore
 from .adapters.s3 import S3Lister, S3Objects
 from .adapters.s3_content import S3Content
 from .adapters.sqs import SqsCheckQueue
@@ -94,6 +94,9 @@ def full_sweep(config: Config, logger: Logger, metrics: Metrics) -> FullSweep:
         watched_prefix=config.prefix,
         report_prefix=config.report_prefix,
         store=S3ReportStore(s3, config.report_bucket or config.bucket),
+        checkpoints=S3Checkpoints(s3, config.report_bucket or config.bucket),
+        invoker=LambdaInvoker(aws_client(config, "lambda")),
+        max_run_s=config.sweep_max_run_seconds,
         bus=DefaultBus(aws_client(config, "events")),
         alerts=SnsNotifier(aws_client(config, "sns"), config.alert_topic_arn),
         metrics=EmfCounter(metrics),

@@ -17,7 +17,7 @@ from stack import ACCOUNT, BUCKET, REGION, REPORTS, Stack
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    with mock_aws():
+    with mock_aws(config={"lambda": {"use_docker": False}}):  # FullSweep invokes itself; nothing runs it
         s3, sqs = boto3.client("s3"), boto3.client("sqs")
         s3.create_bucket(Bucket=BUCKET)
         s3.create_bucket(Bucket=REPORTS)

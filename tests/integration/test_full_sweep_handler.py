@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +12,7 @@ import boto3
 import pytest
 
 from sibling_sentinel.demo import backdate
-from sibling_sentinel.domain.full_sweep import SweepIncompleteError, ThresholdBreachedError
+from sibling_sentinel.domain.full_sweep import ThresholdBreachedError
 from sibling_sentinel.errors import AccessDeniedError, ConfigError
 from sibling_sentinel.handlers import full_sweep
 
@@ -83,23 +85,48 @@ def test_manual_run_with_fail_on_breach_raises_after_reporting(
     assert len(alerts(stack)) == 1
 
 
-def test_sweep_short_of_time_raises_with_a_partial_report_and_no_heartbeat(
+def full_sweep_function() -> str:
+    """FullSweep as Lambda knows it, so that it can invoke itself (moto records the call; nothing runs)."""
+    role = boto3.client("iam").create_role(RoleName="sweep", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("h.py", "def handler(event, context):\n    return event\n")
+    created = boto3.client("lambda").create_function(
+        FunctionName=SWEEP,
+        Runtime="python3.12",
+        Role=role,
+        Handler="h.handler",
+        Code={"ZipFile": code.getvalue()},
+    )
+    return str(created["FunctionArn"])
+
+
+def test_sweep_short_of_time_carries_on_from_a_checkpoint_and_reports_once(
     stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # given a function with less time left than the safety margin
     seed_breach(stack)
+    full_sweep_function()
     # when it sweeps
-    with pytest.raises(SweepIncompleteError, match="stopped after"):
-        full_sweep.handler({}, LambdaContext(SWEEP, remaining_ms=20_000))
-    # then the partial report says so, and the heartbeat did not go out
-    (obj,) = stack.s3.list_objects_v2(Bucket=REPORTS)["Contents"]
-    body = json.loads(stack.s3.get_object(Bucket=REPORTS, Key=obj["Key"])["Body"].read())
-    assert body["complete"] is False
-    metrics = emf(capsys.readouterr().out)
-    assert "SweepCompleted" not in metrics
-    assert metrics["SweepIncomplete"] in ([1.0], 1.0)
-    (alert,) = alerts(stack)
-    assert alert["MessageAttributes"]["kind"]["StringValue"] == "sweep-incomplete"
+    paused = full_sweep.handler({"trigger": "schedule"}, LambdaContext(SWEEP, remaining_ms=20_000))
+    # then it wrote a checkpoint under the report prefix and asked for a new invocation; nothing reported
+    assert paused["continued"] is True
+    checkpoint = stack.s3.get_object(Bucket=REPORTS, Key=paused["checkpoint"])["Body"].read()
+    assert json.loads(checkpoint.splitlines()[0])["run_id"] == paused["run_id"]
+    first = emf(capsys.readouterr().out)
+    assert "SweepCompleted" not in first
+    assert first["SweepContinued"] in ([1.0], 1.0)
+    assert alerts(stack) == []
+    # when the next invocation carries on with the whole time budget
+    done = full_sweep.handler({"checkpoint": paused["checkpoint"]}, LambdaContext(SWEEP))
+    # then the one report is complete, the checkpoint is gone, and the run reported once
+    assert done["complete"] is True
+    assert done["run_id"] == paused["run_id"]
+    assert done["invocations"] == 2
+    keys = [o["Key"] for o in stack.s3.list_objects_v2(Bucket=REPORTS)["Contents"]]
+    assert keys == [done["report"].removeprefix(f"s3://{REPORTS}/")]
+    assert emf(capsys.readouterr().out)["SweepCompleted"] in ([1.0], 1.0)
+    assert len(alerts(stack)) == 1
 
 
 def test_access_denied_is_an_error_with_nothing_reported(

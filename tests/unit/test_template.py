@@ -323,11 +323,28 @@ def s3_statements(fn: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("fn", ["CheckSiblings", "FullSweep"])
 def test_s3_reads_are_scoped_to_the_prefix(fn: str) -> None:
-    by_action = {a: s for s in s3_statements(fn) for a in as_list(s["Action"])}
-    listing = by_action["s3:ListBucket"]
+    statements = s3_statements(fn)
+    (listing,) = [s for s in statements if "s3:ListBucket" in as_list(s["Action"])]
     assert listing["Resource"] == "arn:aws:s3:::backup-bucket"
     assert listing["Condition"] == {"StringLike": {"s3:prefix": "backups/*"}}
-    assert by_action["s3:GetObject"]["Resource"] == "arn:aws:s3:::backup-bucket/backups/*"
+    reads = [s["Resource"] for s in statements if "s3:GetObject" in as_list(s["Action"])]
+    assert reads[0] == "arn:aws:s3:::backup-bucket/backups/*"
+    # FullSweep also reads back its own checkpoints, and nothing else under the report prefix
+    assert [r["Fn::Sub"][0] for r in reads[1:]] == (
+        ["arn:${AWS::Partition}:s3:::${Bucket}/${ReportPrefix}checkpoints/*"] if fn == "FullSweep" else []
+    )
+
+
+def test_full_sweep_may_invoke_only_itself() -> None:
+    cfn = transformed()
+    statements = [
+        resolve(s, parameter_values())
+        for s in role_statements(cfn)
+        if s.get("Action") == "lambda:InvokeFunction"
+    ]
+    (statement,) = statements
+    name = resolve(functions(cfn)["FullSweep"]["Properties"]["FunctionName"], parameter_values())
+    assert statement["Resource"].endswith(f":function:{name}")
 
 
 def test_reports_may_be_written_only_under_the_report_prefix() -> None:

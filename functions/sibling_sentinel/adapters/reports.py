@@ -1,37 +1,108 @@
-"""Where sweep reports are kept: one JSON object per run in the report bucket."""
+"""Where sweep reports and paused sweeps are kept: objects under the report prefix."""
 
 from __future__ import annotations
 
 import io
+import json
 import tempfile
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..domain.checkpoint import Checkpoint
+from ..domain.full_sweep import AlreadyReportedError
 from ..domain.report import Report
-from .errors import translate
+from .errors import error_code, translate
 
 if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
 
 
-class S3ReportStore:
-    """Streams the report through a temporary file: a million findings are never one string."""
+def _spooled(write: Callable[[TextIO], None]) -> IO[bytes]:
+    """Text written through a temporary file, so a million findings are never one string in memory."""
+    raw = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the caller)
+    text = io.TextIOWrapper(raw, encoding="utf-8")
+    write(text)
+    text.flush()
+    text.detach()
+    raw.seek(0)
+    return raw
 
+
+class S3ReportStore:
     def __init__(self, client: S3Client, bucket: str) -> None:
         self._s3 = client
         self._bucket = bucket
 
     def put(self, key: str, report: Report) -> str:
+        """Writes only if the key is new (`If-None-Match: *`): a run's report is written once.
+
+        A second invocation for the same run (a duplicated async event) finds it there and
+        publishes nothing, so a run's metrics, event and alert go out once.
+        """
         uri = f"s3://{self._bucket}/{key}"
-        with tempfile.TemporaryFile() as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8")
-            report.write_json(text)
-            text.flush()
-            text.detach()
-            raw.seek(0)
+        with _spooled(report.write_json) as body:
             try:
-                self._s3.put_object(Bucket=self._bucket, Key=key, Body=raw, ContentType="application/json")
-            except (ClientError, BotoCoreError) as e:
+                self._s3.put_object(
+                    Bucket=self._bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*"
+                )
+            except ClientError as e:
+                if error_code(e) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                    raise AlreadyReportedError(f"{uri} is already written") from e
+                raise translate(e, f"writing the report to {uri}") from e
+            except BotoCoreError as e:
                 raise translate(e, f"writing the report to {uri}") from e
         return uri
+
+
+class S3Checkpoints:
+    """Paused sweeps as JSON lines; read back line by line."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._s3 = client
+        self._bucket = bucket
+
+    def _where(self, key: str) -> str:
+        return f"s3://{self._bucket}/{key}"
+
+    def save(self, key: str, checkpoint: Checkpoint) -> None:
+        with _spooled(checkpoint.write) as body:
+            try:
+                self._s3.put_object(
+                    Bucket=self._bucket, Key=key, Body=body, ContentType="application/x-ndjson"
+                )
+            except (ClientError, BotoCoreError) as e:
+                raise translate(e, f"writing the checkpoint {self._where(key)}") from e
+
+    def load(self, key: str) -> Checkpoint:
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+            return Checkpoint.read(_lines(body.iter_lines()))
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"reading the checkpoint {self._where(key)}") from e
+
+    def delete(self, key: str) -> None:
+        try:
+            self._s3.delete_object(Bucket=self._bucket, Key=key)
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"deleting the checkpoint {self._where(key)}") from e
+
+
+def _lines(raw: Iterator[bytes]) -> Iterator[str]:
+    for line in raw:
+        yield line.decode("utf-8")
+
+
+class LambdaInvoker:
+    """An asynchronous (`Event`) invoke: Lambda queues it, retries it, and we do not wait."""
+
+    def __init__(self, client: LambdaClient) -> None:
+        self._lambda = client
+
+    def invoke_async(self, function: str, payload: dict[str, Any]) -> None:
+        try:
+            self._lambda.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(payload))
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"invoking {function}") from e

@@ -26,13 +26,16 @@ class S3Lister:
         self._s3 = client
         self._page_size = page_size
 
-    def pages(self, bucket: str, prefix: str) -> Generator[list[ListedObject], None, None]:
+    def pages(
+        self, bucket: str, prefix: str, start_after: str = ""
+    ) -> Generator[list[ListedObject], None, None]:
         where = f"listing s3://{bucket}/{prefix}"
         paginator = self._s3.get_paginator("list_objects_v2")
+        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        if start_after:
+            request["StartAfter"] = start_after
         try:
-            for page in paginator.paginate(
-                Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": self._page_size}
-            ):
+            for page in paginator.paginate(**request, PaginationConfig={"PageSize": self._page_size}):
                 yield [
                     ListedObject(o["Key"], o["Size"], o["LastModified"], _etag(o.get("ETag")))
                     for o in page.get("Contents", [])

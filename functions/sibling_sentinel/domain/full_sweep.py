@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ..errors import ConfigError, SentinelError
+from .checkpoint import Checkpoint, Checkpoints, Invoker
 from .event_path import Counter, EventBus, Log, Notifier
 from .inspection import ManifestReads
 from .report import Report
@@ -41,6 +42,14 @@ class SweepIncompleteError(SentinelError):
     """The sweep ran out of time (or was stopped) before the end of the listing: never a pass."""
 
 
+class AlreadyReportedError(SentinelError):
+    """The run's report is already written: this invocation is a duplicate and must publish nothing."""
+
+
+class SweepAbandonedError(SentinelError):
+    """A paused run older than SWEEP_MAX_RUN_SECONDS: its checkpoint is dropped, never half-reported."""
+
+
 class ThresholdBreachedError(SentinelError):
     """Raised only for a manual run that asked for `fail_on_breach`, so `aws lambda invoke` shows it."""
 
@@ -58,6 +67,20 @@ class SweepRequest:
     dry_run: bool = False
     fail_on_breach: bool = False
     scheduled: bool = False
+    checkpoint: str = ""  # set only on the invocations that carry on a paused sweep
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prefix": self.prefix,
+            "threshold": self.threshold,
+            "dry_run": self.dry_run,
+            "fail_on_breach": self.fail_on_breach,
+            "scheduled": self.scheduled,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SweepRequest:
+        return cls(d["prefix"], d["threshold"], d["dry_run"], d["fail_on_breach"], d["scheduled"])
 
     @classmethod
     def from_event(cls, event: Any, watched_prefix: str, default_threshold: int) -> SweepRequest:
@@ -71,6 +94,10 @@ class SweepRequest:
         scheduled = event.get("source") in _SCHEDULE_SOURCES or event.get("trigger") == "schedule"
         if scheduled:
             return cls(watched_prefix, default_threshold, scheduled=True)
+        if "checkpoint" in event:
+            if set(event) != {"checkpoint"} or not isinstance(event["checkpoint"], str):
+                raise ConfigError('a continuation payload is {"checkpoint": KEY} and nothing else')
+            return cls(watched_prefix, default_threshold, checkpoint=event["checkpoint"])
         unknown = sorted(set(event) - set(_PAYLOAD_FIELDS))
         if unknown:
             raise ConfigError(
@@ -116,25 +143,56 @@ class FullSweep:
     log: Log
     clock: Callable[[], datetime]
     manifests: ManifestReads | None = None
+    checkpoints: Checkpoints | None = (
+        None  # with `invoker`, a sweep short of time carries on in a new invocation
+    )
+    invoker: Invoker | None = None
+    max_run_s: float = 6 * 3600
+    max_invocations: int = 48
     margin_s: float = 45.0
 
     def run(
-        self, request: SweepRequest, invocation_id: str, time_left_s: Callable[[], float]
+        self,
+        request: SweepRequest,
+        invocation_id: str,
+        time_left_s: Callable[[], float],
+        function: str = "",
     ) -> dict[str, Any]:
-        """Sweep, then report. Raises for an incomplete sweep, and for a breach only when asked to."""
+        """Sweep, then report; or, short of time, checkpoint and carry on in `function`'s next invocation.
+
+        Raises for an incomplete sweep that cannot carry on, and for a breach only when asked to.
+        """
+        run_id, invocation, resume, loaded = "", 1, None, request.checkpoint
+        if loaded:
+            checkpoint = self._load(loaded)
+            run_id, invocation = checkpoint.run_id, checkpoint.invocation + 1
+            request, resume = SweepRequest.from_dict(checkpoint.request), checkpoint.report
         sweep = Sweep(
             self.lister, self.policy, request.threshold, self.group_depth, self.clock, self.manifests
         )
-        report = sweep.run(self.bucket, request.prefix, keep_going=lambda: time_left_s() > self.margin_s)
-        run_id = f"{report.started_at:%Y%m%dT%H%M%SZ}-{invocation_id[:8]}"
+        report = sweep.run(
+            self.bucket,
+            request.prefix,
+            keep_going=lambda: time_left_s() > self.margin_s,
+            resume=resume,
+        )
+        run_id = run_id or f"{report.started_at:%Y%m%dT%H%M%SZ}-{invocation_id[:8]}"
+        if not report.complete and self._can_carry_on(function, invocation):
+            return self._carry_on(request, report, run_id, invocation, function, loaded)
         context = {"run_id": run_id, "prefix": request.prefix, "dry_run": request.dry_run}
         if request.dry_run:
             self.log.info("dry run: nothing written, counted or sent", extra=context)
             uri = None
         else:
-            uri = self.store.put(report_key(self.report_prefix, report.started_at, run_id), report)
+            try:
+                uri = self.store.put(report_key(self.report_prefix, report.started_at, run_id), report)
+            except AlreadyReportedError as e:
+                self.log.warning("duplicate invocation: this run is already reported", extra={"why": str(e)})
+                return {"run_id": run_id, "duplicate": True}
             self._publish(request, report, run_id, uri)
-        result = summary(report, run_id, uri, request.dry_run)
+        if loaded and self.checkpoints is not None:
+            self.checkpoints.delete(loaded)
+        result = summary(report, run_id, uri, request.dry_run) | {"invocations": invocation}
         self.log.info("sweep finished", extra={**context, **_log_fields(result)})
         if not report.complete:
             raise SweepIncompleteError(
@@ -147,6 +205,74 @@ class FullSweep:
                 f"{request.prefix}; report: {uri}"
             )
         return result
+
+    def checkpoint_key(self, run_id: str, invocation: int) -> str:
+        return f"{as_folder(self.report_prefix)}checkpoints/{run_id}/{invocation:04}.jsonl"
+
+    def _can_carry_on(self, function: str, invocation: int) -> bool:
+        return (
+            bool(function)
+            and self.checkpoints is not None
+            and self.invoker is not None
+            and (invocation < self.max_invocations)
+        )
+
+    def _carry_on(
+        self, request: SweepRequest, report: Report, run_id: str, invocation: int, function: str, loaded: str
+    ) -> dict[str, Any]:
+        """Checkpoint first, then start the next invocation, then drop the old checkpoint.
+
+        A crash before the invoke leaves this invocation's own payload to be retried; a crash after it
+        leaves a checkpoint that the next invocation reads. Either way nothing is lost or counted twice.
+        """
+        assert self.checkpoints is not None
+        assert self.invoker is not None
+        key = self.checkpoint_key(run_id, invocation)
+        self.checkpoints.save(key, Checkpoint(run_id, invocation, request.to_dict(), report))
+        self.invoker.invoke_async(function, {"checkpoint": key})
+        if loaded:
+            self.checkpoints.delete(loaded)
+        self.metrics.count("SweepContinued")
+        self.log.info(
+            "sweep paused; carrying on in a new invocation",
+            extra={
+                "run_id": run_id,
+                "invocation": invocation,
+                "checkpoint": key,
+                "objects": report.objects_listed,
+            },
+        )
+        return {
+            "run_id": run_id,
+            "complete": False,
+            "continued": True,
+            "invocation": invocation,
+            "checkpoint": key,
+            "objects_listed": report.objects_listed,
+        }
+
+    def _load(self, key: str) -> Checkpoint:
+        """Only this function's own checkpoints, and only while the run is younger than `max_run_s`."""
+        if self.checkpoints is None or not key.startswith(f"{as_folder(self.report_prefix)}checkpoints/"):
+            raise ConfigError(f"{key!r} is not one of this function's checkpoints")
+        checkpoint = self.checkpoints.load(key)
+        age = (self.clock() - checkpoint.report.started_at).total_seconds()
+        if age > self.max_run_s:
+            self.checkpoints.delete(key)
+            self.metrics.count("SweepAbandoned")
+            text = (
+                f"The sweep {checkpoint.run_id} of s3://{self.bucket}/{checkpoint.report.prefix} started "
+                f"{age / 3600:.1f} h ago, more than SWEEP_MAX_RUN_SECONDS ({self.max_run_s:.0f} s), and was "
+                f"abandoned after {checkpoint.invocation} invocations and {checkpoint.report.objects_listed} "
+                "objects. It is NOT a pass. See docs/RUNBOOK.md, 'Sweep incomplete'."
+            )
+            self.alerts.publish(
+                _subject(f"sibling-sentinel: sweep ABANDONED in s3://{self.bucket}"),
+                text,
+                kind=ALERT_INCOMPLETE,
+            )
+            raise SweepAbandonedError(text)
+        return checkpoint
 
     def _publish(self, request: SweepRequest, report: Report, run_id: str, uri: str) -> None:
         """Metrics only describe the whole watched prefix, so a sub-prefix run cannot feed the alarms."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,3 +16,12 @@ class ListedObject:
     size: int
     last_modified: datetime
     etag: str = ""
+
+    def to_row(self) -> list[object]:
+        """A compact JSON-ready form, for checkpoints."""
+        return [self.key, self.size, self.last_modified.isoformat(), self.etag]
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> ListedObject:
+        key, size, last_modified, etag = row
+        return cls(str(key), int(size), datetime.fromisoformat(str(last_modified)), str(etag))

@@ -11,9 +11,10 @@ by the bucket.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ..errors import SentinelError
 from .objects import ListedObject
@@ -133,6 +134,47 @@ class Reconciler:
         sibling = self._siblings.pop(key)
         if not sibling.claimed:
             out.append(Orphan(sibling.obj, sibling.rule, sibling.expected))
+
+    # --- pausing between invocations --------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Everything still open, as JSON-ready data, so another invocation can carry on exactly here."""
+        return {
+            "last_key": self._last_key,
+            "objects_seen": self.objects_seen,
+            "seq": self._seq,
+            "tarballs": [
+                [t.obj.to_row(), list(t.sibling_keys), [o.to_row() for o in t.found.values()]]
+                for t in self._tarballs.values()
+            ],
+            "siblings": [
+                [s.obj.to_row(), s.rule.name, s.expected, s.claimed] for s in self._siblings.values()
+            ],
+            "waiting": self._waiting,
+            "closing": [list(entry) for entry in self._closing],
+        }
+
+    @classmethod
+    def resumed(cls, policy: Policy, now: datetime, state: Mapping[str, Any]) -> Reconciler:
+        """The reconciler `state()` described; rules are found again by name in the same policy."""
+        reconciler = cls(policy, now)
+        reconciler._last_key = state["last_key"]
+        reconciler.objects_seen = state["objects_seen"]
+        reconciler._seq = state["seq"]
+        for row, sibling_keys, found in state["tarballs"]:
+            obj = ListedObject.from_row(row)
+            entry = _OpenTarball(
+                obj, tuple(sibling_keys), {o.key: o for o in map(ListedObject.from_row, found)}
+            )
+            reconciler._tarballs[obj.key] = entry
+        for row, rule_name, expected, claimed in state["siblings"]:
+            obj = ListedObject.from_row(row)
+            rule = next(r for r in policy.rules_at(obj.key) if r.name == rule_name)
+            reconciler._siblings[obj.key] = _OpenSibling(obj, rule, expected, claimed)
+        reconciler._waiting = {k: list(v) for k, v in state["waiting"].items()}
+        reconciler._closing = [(release, seq, key) for release, seq, key in state["closing"]]
+        heapq.heapify(reconciler._closing)
+        return reconciler
 
 
 def reconcile(pages: Iterable[Iterable[ListedObject]], policy: Policy, now: datetime) -> Iterator[Outcome]:

@@ -6,7 +6,7 @@ import io
 import json
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any, TextIO
@@ -20,6 +20,10 @@ TOP_GROUP = "."  # tarballs that sit above the group depth, directly under the p
 
 def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,22 @@ class Finding:
                 _iso(self.sibling_last_modified) if self.sibling_last_modified else None
             ),
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Finding:
+        """The inverse of `to_dict`, for findings carried across invocations in a checkpoint."""
+        later = d.get("sibling_last_modified")
+        return cls(
+            d["key"],
+            Verdict(d["verdict"]),
+            d["sibling"],
+            d["rule"],
+            d["reason"],
+            d["size"],
+            _parse_iso(d["last_modified"]),
+            d.get("sibling_size"),
+            _parse_iso(later) if later else None,
+        )
 
 
 def findings_of(outcome: Outcome) -> list[Finding]:
@@ -159,6 +179,14 @@ class Group:
         }
 
 
+def _row(obj: ListedObject | None) -> list[object] | None:
+    return None if obj is None else obj.to_row()
+
+
+def _object(row: Sequence[Any] | None) -> ListedObject | None:
+    return None if row is None else ListedObject.from_row(row)
+
+
 def _stamp(obj: ListedObject | None) -> dict[str, str] | None:
     return None if obj is None else {"key": obj.key, "last_modified": _iso(obj.last_modified)}
 
@@ -199,6 +227,7 @@ class Report:
     objects_listed: int = 0
     duration_s: float = 0.0
     complete: bool = True
+    paused: dict[str, Any] | None = None  # an incomplete sweep's open state, to carry on from
     groups: dict[str, Group] = field(default_factory=dict)
     findings: FindingLog = field(default_factory=FindingLog)
 
@@ -212,6 +241,37 @@ class Report:
     @property
     def counts(self) -> Counter[str]:
         return sum((g.counts for g in self.groups.values()), Counter())
+
+    def state(self) -> dict[str, Any]:
+        """Everything but the findings, as JSON-ready data, for a checkpoint."""
+        return {
+            "bucket": self.bucket,
+            "prefix": self.prefix,
+            "threshold": self.threshold,
+            "group_depth": self.group_depth,
+            "started_at": self.started_at.isoformat(),
+            "objects_listed": self.objects_listed,
+            "groups": {
+                name: [dict(g.counts), _row(g.newest_tarball), _row(g.newest_complete)]
+                for name, g in self.groups.items()
+            },
+        }
+
+    @classmethod
+    def resumed(cls, state: Mapping[str, Any], findings: Iterable[Mapping[str, Any]]) -> Report:
+        report = cls(
+            state["bucket"],
+            state["prefix"],
+            state["threshold"],
+            state["group_depth"],
+            started_at=datetime.fromisoformat(state["started_at"]),
+            objects_listed=state["objects_listed"],
+        )
+        for name, (counts, newest, complete) in state["groups"].items():
+            report.groups[name] = Group(name, Counter(counts), _object(newest), _object(complete))
+        for finding in findings:
+            report.findings.add(Finding.from_dict(finding))
+        return report
 
     @property
     def problems(self) -> int:

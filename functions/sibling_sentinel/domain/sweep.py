@@ -21,7 +21,9 @@ class Lister(Protocol):
     A generator, so a sweep that stops early can close it and let it release connections and workers.
     """
 
-    def pages(self, bucket: str, prefix: str) -> Generator[Sequence[ListedObject], None, None]: ...
+    def pages(
+        self, bucket: str, prefix: str, start_after: str = ""
+    ) -> Generator[Sequence[ListedObject], None, None]: ...
 
 
 class ObjectStore(Protocol):
@@ -54,18 +56,25 @@ class Sweep:
         prefix: str,
         progress: Progress | None = None,
         keep_going: Callable[[], bool] | None = None,
+        resume: Report | None = None,
     ) -> Report:
         """Reconcile everything under the prefix; an error from the lister ends the sweep unreported.
 
-        `keep_going` is asked between pages; when it says no, the sweep stops there and the report
-        says `complete: false`. Tarballs whose folder was not finished are left out rather than judged
-        on a half-read folder, so an incomplete report holds no false "missing".
+        `keep_going` is asked between pages; when it says no, the sweep stops there, the report says
+        `complete: false`, and `report.paused` holds what `resume` needs to carry on from that very
+        key (in this invocation or another). Tarballs whose folder was not finished are neither
+        judged nor lost: they wait, open, in that state.
         """
-        started = self.clock()
-        report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=started)
-        reconciler = Reconciler(self.policy, started)
-        stage = self.manifests.stage(bucket, self.policy, started) if self.manifests else None
-        pages = self.lister.pages(bucket, prefix)
+        if resume is not None and resume.paused is not None:
+            report, paused = resume, resume.paused
+            reconciler = Reconciler.resumed(self.policy, report.started_at, paused["reconciler"])
+            start_after = paused["reconciler"]["last_key"] or ""
+            report.complete, report.paused = True, None
+        else:
+            report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=self.clock())
+            reconciler, start_after = Reconciler(self.policy, report.started_at), ""
+        stage = self.manifests.stage(bucket, self.policy, report.started_at) if self.manifests else None
+        pages = self.lister.pages(bucket, prefix, start_after)
         try:
             for page_number, page in enumerate(pages, start=1):
                 for obj in page:
@@ -79,12 +88,14 @@ class Sweep:
                     break
         finally:
             pages.close()
-        # An incomplete sweep still finishes what the reconciler had already released as final.
+        # A paused sweep still finishes what the reconciler had already released as final.
         last = reconciler.finish() if report.complete else []
         for outcome in _inspected(stage, last, last=True):
             report.add(outcome)
+        if not report.complete:
+            report.paused = {"reconciler": reconciler.state()}
         report.objects_listed = reconciler.objects_seen
-        report.duration_s = (self.clock() - started).total_seconds()
+        report.duration_s = (self.clock() - report.started_at).total_seconds()
         return report
 
 

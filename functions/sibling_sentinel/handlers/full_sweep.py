@@ -1,4 +1,4 @@
-"""FullSweep: the nightly schedule or a manual invoke -> sweep, report to S3, metrics, event, alert."""
+"""FullSweep: the nightly schedule, a manual invoke, or its own continuation -> sweep and report."""
 
 from __future__ import annotations
 
@@ -20,5 +20,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = Config.from_env()
     request = SweepRequest.from_event(event, config.prefix, config.threshold)
     return wiring.full_sweep(config, logger, metrics).run(
-        request, context.aws_request_id, lambda: context.get_remaining_time_in_millis() / 1000
+        request,
+        context.aws_request_id,
+        lambda: context.get_remaining_time_in_millis() / 1000,
+        function=context.invoked_function_arn,  # a sweep short of time carries on in this same function
     )
