@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sibling_sentinel.domain.objects import ListedObject
+from sibling_sentinel.domain.objects import FolderPage, ListedObject
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -24,6 +24,7 @@ class FakeBucket:
         self.page_size = page_size
         self.fail_after_pages: tuple[int, Exception] | None = None
         self.heads: list[str] = []
+        self.folders_listed: list[str] = []
 
     def pages(self, bucket: str, prefix: str) -> Iterator[Sequence[ListedObject]]:
         keys = sorted(k for k in self.objects if k.startswith(prefix))
@@ -31,6 +32,27 @@ class FakeBucket:
             if self.fail_after_pages is not None and n >= self.fail_after_pages[0]:
                 raise self.fail_after_pages[1]
             yield [self.objects[k] for k in keys[start : start + self.page_size]]
+
+    def folder(self, bucket: str, prefix: str) -> Iterator[FolderPage]:
+        """A `Delimiter="/"` listing: the folder's own objects and its sub-folders, page by page."""
+        entries: dict[str, ListedObject | None] = {}
+        for key in self.objects:
+            if key.startswith(prefix):
+                slash = key.find("/", len(prefix))
+                if slash < 0:
+                    entries[key] = self.objects[key]
+                else:
+                    entries[key[: slash + 1]] = None
+        names = sorted(entries)
+        for n, start in enumerate(range(0, max(len(names), 1), self.page_size)):
+            if self.fail_after_pages is not None and n >= self.fail_after_pages[0]:
+                raise self.fail_after_pages[1]
+            page = names[start : start + self.page_size]
+            self.folders_listed.append(prefix)
+            yield FolderPage(
+                [o for name in page if (o := entries[name]) is not None],
+                [name for name in page if entries[name] is None],
+            )
 
     def head(self, bucket: str, key: str) -> ListedObject | None:
         self.heads.append(key)

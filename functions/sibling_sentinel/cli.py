@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
         "--concurrency",
         type=int,
         metavar="N",
-        help="listing workers (accepted and validated; the lister is serial for now)",
+        help="folders listed at once (16)",
     )
     sweep.add_argument("--group-depth", type=int, metavar="N", help="folder depth of a host (1)")
 
@@ -116,6 +116,7 @@ def run_sweep(
         config.threshold,
         config.group_depth,
         clock=lambda: datetime.now(UTC),
+        concurrency=config.concurrency,
     )
     report = sweep.run(bucket, as_folder(prefix), progress=_progress(err) if err.isatty() else None)
     if err.isatty():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,3 +15,11 @@ class ListedObject:
     size: int
     last_modified: datetime
     etag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FolderPage:
+    """One page of a folder listed with `Delimiter="/"`: its own objects, and its sub-folders' prefixes."""
+
+    objects: Sequence[ListedObject]
+    folders: Sequence[str]

@@ -8,16 +8,19 @@ from datetime import datetime
 from typing import Protocol
 
 from ..errors import ConfigError, ObjectNotFoundError
-from .objects import ListedObject
+from .objects import FolderPage, ListedObject
 from .reconcile import Reconciler
 from .report import Report
+from .shards import Plan, ShardedListing
 from .verdicts import Policy, TarballVerdict, fits_in_s3
 
 
 class Lister(Protocol):
-    """Lists a prefix as pages of objects in S3 key order."""
+    """Lists a prefix in S3 key order: every key under it, or a folder's own keys and sub-folders."""
 
     def pages(self, bucket: str, prefix: str) -> Iterator[Sequence[ListedObject]]: ...
+
+    def folder(self, bucket: str, prefix: str) -> Iterator[FolderPage]: ...
 
 
 class ObjectStore(Protocol):
@@ -42,22 +45,32 @@ class Sweep:
     threshold: int
     group_depth: int
     clock: Callable[[], datetime]
+    concurrency: int = 1
 
     def run(self, bucket: str, prefix: str, progress: Progress | None = None) -> Report:
-        """Reconcile everything under the prefix; an error from the lister ends the sweep unreported."""
+        """Reconcile everything under the prefix; an error from any shard ends the sweep unreported.
+
+        With `concurrency` 1 the prefix is one flat listing; above it, folder shards are listed
+        and reconciled on that many threads (see `shards.py`).
+        """
         started = self.clock()
         report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=started)
-        reconciler = Reconciler(self.policy, started)
-        for page_number, page in enumerate(self.lister.pages(bucket, prefix), start=1):
-            for obj in page:
-                for outcome in reconciler.feed(obj):
-                    report.add(outcome)
-            if progress is not None:
-                report.objects_listed = reconciler.objects_seen
-                progress(page_number, report)
-        for outcome in reconciler.finish():
-            report.add(outcome)
-        report.objects_listed = reconciler.objects_seen
+        listing = ShardedListing(
+            self.lister,
+            bucket,
+            prefix,
+            Plan(self.group_depth, self.concurrency),
+            lambda: Reconciler(self.policy, started),
+        )
+        pages = 0
+        for batch in listing:
+            for outcome in batch.outcomes:
+                report.add(outcome)
+            report.objects_listed += batch.objects
+            if batch.objects:
+                pages += 1
+                if progress is not None:
+                    progress(pages, report)
         report.duration_s = (self.clock() - started).total_seconds()
         return report
 

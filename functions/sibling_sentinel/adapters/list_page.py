@@ -1,0 +1,85 @@
+"""A lean parser for ListObjectsV2 pages, plugged into botocore's own request path.
+
+botocore's XML parser spends about 65 ms on a 1,000-key page, three quarters of it in dateutil
+parsing `LastModified`; the sweep reads four fields of each object. This handler, registered on
+`before-parse.s3.ListObjectsV2`, reads those four fields with one regular expression per field
+(about 2.5 ms a page), hands botocore the page without its `Contents` to parse as usual (so
+`IsTruncated`, `NextContinuationToken`, `CommonPrefixes` and `EncodingType` stay botocore's work),
+and botocore's own `after-call` handler then URL-decodes the keys exactly as it always does.
+
+Signing, retries, errors and endpoints are untouched: the handler only ever sees a 200 response,
+and any page it cannot read with certainty (CDATA, an element out of the schema, counts that do
+not line up) is left to botocore's parser whole.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime
+from typing import Any
+
+from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
+
+EVENT = "before-parse.s3.ListObjectsV2"
+HANDLER_ID = "sibling-sentinel-lean-list-page"
+
+_CONTENTS = re.compile(r"<Contents>.*?</Contents>", re.S)
+_KEY = re.compile(r"<Key>([^<]*)</Key>")
+_SIZE = re.compile(r"<Size>([0-9]+)</Size>")
+_MODIFIED = re.compile(r"<LastModified>([^<]*)</LastModified>")
+_ETAG = re.compile(r"<ETag>([^<]*)</ETag>")
+
+
+def timestamp(text: str) -> datetime:
+    """S3's fixed `2026-11-22T03:00:00.000Z` by the C parser; anything else by botocore's default."""
+    if len(text) == 24 and text[10] == "T" and text[-1] == "Z":
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
+    parsed: datetime = DEFAULT_TIMESTAMP_PARSER(text)
+    return parsed
+
+
+def _text(raw: str) -> str:
+    return html.unescape(raw) if "&" in raw else raw
+
+
+def contents(body: str) -> list[dict[str, Any]] | None:
+    """Each object's Key (still URL-encoded), Size, LastModified and ETag; None when not certain.
+
+    Each of the four elements appears once in every `Contents` and nowhere else in a ListObjectsV2
+    result, so four lists of equal length, each as long as the number of `Contents`, line up.
+    """
+    if "<![CDATA[" in body:
+        return None
+    count = body.count("</Contents>")
+    keys, sizes = _KEY.findall(body), _SIZE.findall(body)
+    modified, etags = _MODIFIED.findall(body), _ETAG.findall(body)
+    if not (body.count("<Contents>") == count == len(keys) == len(sizes) == len(modified) == len(etags)):
+        return None
+    return [
+        {"Key": _text(k), "Size": int(s), "LastModified": timestamp(m), "ETag": _text(e)}
+        for k, s, m, e in zip(keys, sizes, modified, etags, strict=True)
+    ]
+
+
+def parse_list_page(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
+    """botocore's `before-parse` hook: take over `Contents`, leave the rest of the page to botocore."""
+    if response_dict.get("status_code") != 200:
+        return
+    raw = response_dict.get("body")
+    if not isinstance(raw, bytes) or b"<Contents>" not in raw:
+        return
+    body = raw.decode("utf-8")
+    objects = contents(body)
+    if objects is None:
+        return
+    customized_response_dict["Contents"] = objects
+    response_dict["body"] = _CONTENTS.sub("", body).encode("utf-8")
+
+
+def install(client: Any) -> None:
+    """Use the lean parser for this client's ListObjectsV2 calls (idempotent; other operations untouched)."""
+    client.meta.events.register(EVENT, parse_list_page, unique_id=HANDLER_ID)
