@@ -10,6 +10,12 @@ and botocore's own `after-call` handler then URL-decodes the keys exactly as it 
 Signing, retries, errors and endpoints are untouched: the handler only ever sees a 200 response,
 and any page it cannot read with certainty (CDATA, an element out of the schema, counts that do
 not line up) is left to botocore's parser whole.
+
+botocore also parses every 200 body from S3 with ElementTree before its parser runs, only to tell
+a truncated body or an embedded `<Error>` from a good page (`_handle_200_error`); on a listing page
+that costs more than this parser. For ListObjectsV2 the same test is made here without building a
+tree: a page that does not end with `</ListBucketResult>` becomes a 500, which botocore retries,
+exactly as its own check would. Every other operation keeps botocore's check.
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ import re
 from datetime import datetime
 from typing import Any
 
+from botocore import handlers
 from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
 
 EVENT = "before-parse.s3.ListObjectsV2"
 HANDLER_ID = "sibling-sentinel-lean-list-page"
+_S3_200_CHECK = "before-parse.s3.*"
+_CLOSE = "</ListBucketResult>"
 
 _CONTENTS = re.compile(r"<Contents>.*?</Contents>", re.S)
 _KEY = re.compile(r"<Key>([^<]*)</Key>")
@@ -43,6 +52,9 @@ def timestamp(text: str) -> datetime:
 
 
 def _text(raw: str) -> str:
+    if "&" not in raw:
+        return raw
+    raw = raw.replace("&quot;", '"')  # every etag from S3 is quoted
     return html.unescape(raw) if "&" in raw else raw
 
 
@@ -65,21 +77,49 @@ def contents(body: str) -> list[dict[str, Any]] | None:
     ]
 
 
+def without_contents(body: str) -> str:
+    """The page with its `Contents` cut out, for botocore to parse the rest."""
+    first, last = body.find("<Contents>"), body.rfind("</Contents>")
+    if first < 0:
+        return body
+    middle = body[first : last + len("</Contents>")]
+    if "<CommonPrefixes>" in middle:  # S3 puts them after every Contents; another server might not
+        return _CONTENTS.sub("", body)
+    return body[:first] + body[last + len("</Contents>") :]
+
+
 def parse_list_page(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
     """botocore's `before-parse` hook: take over `Contents`, leave the rest of the page to botocore."""
-    if response_dict.get("status_code") != 200:
-        return
     raw = response_dict.get("body")
-    if not isinstance(raw, bytes) or b"<Contents>" not in raw:
+    if response_dict.get("status_code") != 200 or not isinstance(raw, bytes):
+        return
+    if not raw.rstrip().endswith(_CLOSE.encode()):
+        response_dict["status_code"] = 500  # truncated or not a listing: botocore's check would say the same
         return
     body = raw.decode("utf-8")
     objects = contents(body)
     if objects is None:
         return
     customized_response_dict["Contents"] = objects
-    response_dict["body"] = _CONTENTS.sub("", body).encode("utf-8")
+    response_dict["body"] = without_contents(body).encode("utf-8")
+
+
+def _s3_200_check_except_listing(operation_model: Any, response_dict: Any, **kwargs: Any) -> None:
+    if operation_model.name != "ListObjectsV2":
+        handlers._handle_200_error(operation_model, response_dict, **kwargs)
 
 
 def install(client: Any) -> None:
-    """Use the lean parser for this client's ListObjectsV2 calls (idempotent; other operations untouched)."""
-    client.meta.events.register(EVENT, parse_list_page, unique_id=HANDLER_ID)
+    """Use the lean parser for this client's ListObjectsV2 calls; idempotent, other operations untouched.
+
+    If botocore no longer has its 200-error check under the expected name, it is left in place:
+    listing is then slower, never less careful.
+    """
+    events = client.meta.events
+    events.register(EVENT, parse_list_page, unique_id=HANDLER_ID)
+    botocore_check = getattr(handlers, "_handle_200_error", None)
+    if botocore_check is not None:
+        events.unregister(_S3_200_CHECK, botocore_check)
+        events.register_first(
+            _S3_200_CHECK, _s3_200_check_except_listing, unique_id=HANDLER_ID + "-200-check"
+        )
