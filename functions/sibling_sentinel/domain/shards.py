@@ -10,7 +10,7 @@ shard's own outcomes come in key order.
 
 Memory is bounded by the pool, not the bucket: each running shard holds one page and its
 reconciler's open entries (the tarballs of its current folder that still wait for a sibling); the
-queue to the consumer holds at most `2 × workers` batches of one page's outcomes; shards not yet
+queue to the consumer holds at most `2 * workers` batches of one page's outcomes; shards not yet
 started are one prefix each (a ~100-byte string per folder at the group depth).
 """
 
