@@ -23,10 +23,18 @@ class FakeBucket:
         self.objects = {o.key: o for o in objects}
         self.page_size = page_size
         self.fail_after_pages: tuple[int, Exception] | None = None
+        self.fail_under: tuple[str, Exception] | None = None  # any listing of this prefix or below fails
         self.heads: list[str] = []
         self.folders_listed: list[str] = []
+        self.trees_listed: list[str] = []
+
+    def _maybe_fail(self, prefix: str) -> None:
+        if self.fail_under is not None and prefix.startswith(self.fail_under[0]):
+            raise self.fail_under[1]
 
     def pages(self, bucket: str, prefix: str) -> Iterator[Sequence[ListedObject]]:
+        self._maybe_fail(prefix)
+        self.trees_listed.append(prefix)
         keys = sorted(k for k in self.objects if k.startswith(prefix))
         for n, start in enumerate(range(0, len(keys), self.page_size)):
             if self.fail_after_pages is not None and n >= self.fail_after_pages[0]:
@@ -35,6 +43,7 @@ class FakeBucket:
 
     def folder(self, bucket: str, prefix: str) -> Iterator[FolderPage]:
         """A `Delimiter="/"` listing: the folder's own objects and its sub-folders, page by page."""
+        self._maybe_fail(prefix)
         entries: dict[str, ListedObject | None] = {}
         for key in self.objects:
             if key.startswith(prefix):
@@ -44,11 +53,11 @@ class FakeBucket:
                 else:
                     entries[key[: slash + 1]] = None
         names = sorted(entries)
+        self.folders_listed.append(prefix)
         for n, start in enumerate(range(0, max(len(names), 1), self.page_size)):
             if self.fail_after_pages is not None and n >= self.fail_after_pages[0]:
                 raise self.fail_after_pages[1]
             page = names[start : start + self.page_size]
-            self.folders_listed.append(prefix)
             yield FolderPage(
                 [o for name in page if (o := entries[name]) is not None],
                 [name for name in page if entries[name] is None],
