@@ -32,7 +32,9 @@ EXTRA_DEPTH = 2
 _POLL_S = 0.05
 
 
-class ShardLister(Protocol):
+class Lister(Protocol):
+    """Lists a prefix in S3 key order: every key under it, or a folder's own keys and sub-folders."""
+
     def pages(self, bucket: str, prefix: str) -> Iterator[Sequence[ListedObject]]: ...
 
     def folder(self, bucket: str, prefix: str) -> Iterator[FolderPage]: ...
@@ -86,7 +88,7 @@ class ShardedListing:
 
     def __init__(
         self,
-        lister: ShardLister,
+        lister: Lister,
         bucket: str,
         prefix: str,
         plan: Plan,

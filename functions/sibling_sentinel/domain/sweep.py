@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from ..errors import ConfigError, ObjectNotFoundError
-from .objects import FolderPage, ListedObject
+from .objects import ListedObject
 from .reconcile import Reconciler
 from .report import Report
-from .shards import Plan, ShardedListing
+from .shards import Lister, Plan, ShardedListing
 from .verdicts import Policy, TarballVerdict, fits_in_s3
-
-
-class Lister(Protocol):
-    """Lists a prefix in S3 key order: every key under it, or a folder's own keys and sub-folders."""
-
-    def pages(self, bucket: str, prefix: str) -> Iterator[Sequence[ListedObject]]: ...
-
-    def folder(self, bucket: str, prefix: str) -> Iterator[FolderPage]: ...
 
 
 class ObjectStore(Protocol):
