@@ -19,7 +19,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -84,7 +84,7 @@ class Plan:
 
 
 class ShardedListing:
-    """Iterate for batches in the consumer's thread; leaving early (break, error) stops every worker."""
+    """`batches()` runs the pool; closing it, or any error, stops every worker before it returns."""
 
     def __init__(
         self,
@@ -102,7 +102,7 @@ class ShardedListing:
         self._results: queue.Queue[Batch | Shard | _Done] = queue.Queue(maxsize=2 * plan.workers)
         self._stop = threading.Event()
 
-    def __iter__(self) -> Iterator[Batch]:
+    def batches(self) -> Generator[Batch, None, None]:
         pending = deque([self._plan.root(self._prefix)])
         running = 0
         pool = ThreadPoolExecutor(self._plan.workers, thread_name_prefix="sweep-shard")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -55,14 +56,15 @@ class Sweep:
             lambda: Reconciler(self.policy, started),
         )
         pages = 0
-        for batch in listing:
-            for outcome in batch.outcomes:
-                report.add(outcome)
-            report.objects_listed += batch.objects
-            if batch.objects:
-                pages += 1
-                if progress is not None:
-                    progress(pages, report)
+        with closing(listing.batches()) as batches:
+            for batch in batches:
+                for outcome in batch.outcomes:
+                    report.add(outcome)
+                report.objects_listed += batch.objects
+                if batch.objects:
+                    pages += 1
+                    if progress is not None:
+                        progress(pages, report)
         report.duration_s = (self.clock() - started).total_seconds()
         return report
 
