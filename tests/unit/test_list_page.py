@@ -36,16 +36,18 @@ def page(keys: list[str], prefixes: tuple[str, ...] = (), prefixes_first: bool =
     ).encode()
 
 
+MODEL = botocore.session.get_session().get_service_model("s3").operation_model("ListObjectsV2")
+
+
 def botocore_parse(body: bytes) -> dict[str, Any]:
-    model = botocore.session.get_session().get_service_model("s3").operation_model("ListObjectsV2")
     parser = ResponseParserFactory().create_parser("rest-xml")
-    return dict(parser.parse({"status_code": 200, "headers": {}, "body": body}, model.output_shape))
+    return dict(parser.parse({"status_code": 200, "headers": {}, "body": body}, MODEL.output_shape))
 
 
 def lean_parse(body: bytes) -> dict[str, Any]:
     response = {"status_code": 200, "headers": {}, "body": body}
     custom: dict[str, Any] = {}
-    parse_list_page(response, custom)
+    parse_list_page(MODEL, response, custom)
     parsed = botocore_parse(response["body"])
     parsed.update(custom)
     return parsed
@@ -86,10 +88,24 @@ def test_a_truncated_page_becomes_a_500_for_botocore_to_retry() -> None:
     response: dict[str, Any] = {"status_code": 200, "headers": {}, "body": page(ODD)[:-200]}
 
     # when the lean parser sees it
-    parse_list_page(response, {})
+    parse_list_page(MODEL, response, {})
 
-    # then it is marked as a server error, as botocore's own check would
+    # then botocore's own check marks it as a server error, which botocore retries
     assert response["status_code"] == 500
+
+
+def test_a_complete_page_in_unusual_xml_is_left_to_botocore() -> None:
+    # given a well-formed page whose root element carries a namespace prefix
+    body = page(["a.tar"]).replace(b"ListBucketResult", b"s3:ListBucketResult")
+    body = body.replace(b'xmlns="', b'xmlns:s3="')
+    response: dict[str, Any] = {"status_code": 200, "headers": {}, "body": body}
+    custom: dict[str, Any] = {}
+
+    # when the lean parser sees it
+    parse_list_page(MODEL, response, custom)
+
+    # then it takes nothing over and botocore's check finds nothing wrong
+    assert (response["status_code"], response["body"], custom) == (200, body, {})
 
 
 def test_an_error_response_is_left_to_botocore() -> None:
@@ -99,7 +115,7 @@ def test_an_error_response_is_left_to_botocore() -> None:
     custom: dict[str, Any] = {}
 
     # when the lean parser sees it
-    parse_list_page(response, custom)
+    parse_list_page(MODEL, response, custom)
 
     # then it takes nothing over
     assert (response["status_code"], response["body"], custom) == (403, body, {})

@@ -13,9 +13,9 @@ not line up) is left to botocore's parser whole.
 
 botocore also parses every 200 body from S3 with ElementTree before its parser runs, only to tell
 a truncated body or an embedded `<Error>` from a good page (`_handle_200_error`); on a listing page
-that costs more than this parser. For ListObjectsV2 the same test is made here without building a
-tree: a page that does not end with `</ListBucketResult>` becomes a 500, which botocore retries,
-exactly as its own check would. Every other operation keeps botocore's check.
+that costs more than this parser. For ListObjectsV2 it runs here instead, and only on a page that
+does not end with `</ListBucketResult>` (a truncated body, an error, unusual XML): it turns a
+broken page into a 500, which botocore retries. Every other operation keeps botocore's check.
 """
 
 from __future__ import annotations
@@ -89,14 +89,14 @@ def without_contents(body: str) -> str:
 
 
 def parse_list_page(
-    response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
+    operation_model: Any, response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
 ) -> None:
     """botocore's `before-parse` hook: take over `Contents`, leave the rest of the page to botocore."""
     raw = response_dict.get("body")
     if response_dict.get("status_code") != 200 or not isinstance(raw, bytes):
         return
-    if not raw.rstrip().endswith(_CLOSE.encode()):
-        response_dict["status_code"] = 500  # truncated or not a listing: botocore's check would say the same
+    if not raw.rstrip().endswith(_CLOSE.encode()):  # truncated, an error, or unusual XML: botocore decides
+        _botocore_200_check(operation_model, response_dict)
         return
     body = raw.decode("utf-8")
     objects = contents(body)
@@ -106,9 +106,15 @@ def parse_list_page(
     response_dict["body"] = without_contents(body).encode("utf-8")
 
 
-def _s3_200_check_except_listing(operation_model: Any, response_dict: Any, **kwargs: Any) -> None:
+def _botocore_200_check(operation_model: Any, response_dict: Any) -> None:
+    check = getattr(handlers, "_handle_200_error", None)
+    if check is not None:
+        check(operation_model, response_dict)
+
+
+def _s3_200_check_except_listing(operation_model: Any, response_dict: Any, **_: Any) -> None:
     if operation_model.name != "ListObjectsV2":
-        handlers._handle_200_error(operation_model, response_dict, **kwargs)  # type: ignore[attr-defined]
+        _botocore_200_check(operation_model, response_dict)
 
 
 def install(client: Any) -> None:
