@@ -11,7 +11,7 @@ SAM_VENV     := .venv-sam
 SAM          := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint format bench bench-memory requirements validate build deploy clean
+.PHONY: demo test lint format bench bench-memory bench-speed requirements validate build deploy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,8 +45,16 @@ format: $(STAMP)
 	$(BIN)/ruff format functions tests bench
 	$(BIN)/ruff check --fix functions tests bench
 
-## bench: reconciliation memory and speed against the brute-force baseline (see docs/BENCHMARKS.md)
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+## bench: reconciliation memory, then sweep speed on a loopback S3 endpoint against a naive boto3
+## sweep, s5cmd and rclone (when installed); rewrites the tables in docs/BENCHMARKS.md
+bench: bench-memory bench-speed
+
+bench-memory: $(STAMP)
 	$(BIN)/python bench/reconcile_memory.py --keys 1000000
 
 ## requirements: regenerate functions/requirements.txt (the Lambda bundle) from pyproject.toml
@@ -65,6 +73,9 @@ build: $(SAM) $(STAMP)
 ## deploy: sam deploy with infra/samconfig.toml (first time: make deploy SAM_DEPLOY_FLAGS=--guided)
 deploy: build
 	$(SAM) deploy --config-file $(CURDIR)/infra/samconfig.toml $(SAM_DEPLOY_FLAGS)
+
+bench-speed: $(BENCH_STAMP)
+	$(BIN)/python bench/list_speed.py --write-doc --scenarios 200000:20,100000:20,1000000:20,1000000:0
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov

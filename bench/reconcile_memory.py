@@ -33,6 +33,7 @@ from sibling_sentinel.domain.report import Report
 from sibling_sentinel.domain.rules import Anchor
 from sibling_sentinel.domain.sweep import Sweep
 from sibling_sentinel.domain.verdicts import Orphan, Outcome, Verdict
+from timing import elapsed_s
 
 BUCKET = "bench-bucket"
 PREFIX = "backups/"
@@ -199,14 +200,6 @@ def run_mode(mode: str, keys: int, missing_rate: float = MISSING_RATE) -> dict[s
 TIME = "/usr/bin/time"
 
 
-def _elapsed_s(text: str) -> float:
-    """`1:02:03.45` or `2:03.45` (h:mm:ss or m:ss) as seconds."""
-    seconds = 0.0
-    for part in text.strip().split(":"):
-        seconds = seconds * 60 + float(part)
-    return seconds
-
-
 def measure(mode: str, keys: int, missing_rate: float = MISSING_RATE) -> dict[str, Any]:
     """Run one mode in a child; peak RSS and wall time from `/usr/bin/time -v` when it is there."""
     args = ["--mode", mode, "--keys", str(keys), "--missing-rate", str(missing_rate)]
@@ -232,7 +225,7 @@ def measure(mode: str, keys: int, missing_rate: float = MISSING_RATE) -> dict[st
         if rss is None or elapsed is None:
             raise SystemExit(f"could not parse /usr/bin/time -v output:\n{proc.stderr}")
         result["process_rss_kb"] = int(rss.group(1))
-        result["process_s"] = _elapsed_s(elapsed.group(1))
+        result["process_s"] = elapsed_s(elapsed.group(1))
         result["source"] = "/usr/bin/time -v"
     return result
 

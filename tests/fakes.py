@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sibling_sentinel.domain.manifest import StoredChecksum
-from sibling_sentinel.domain.objects import ListedObject
+from sibling_sentinel.domain.objects import FolderPage, ListedObject
 from sibling_sentinel.domain.report import Report
 
 T = TypeVar("T")
@@ -35,20 +35,51 @@ class FakeBucket:
         self.checksums: dict[str, StoredChecksum] = {}
         self.reads: list[str] = []
         self.fail_reads: Exception | None = None
+        self.fail_under: tuple[str, Exception] | None = None  # any listing of this prefix or below fails
+        self.folders_listed: list[str] = []
+        self.trees_listed: list[str] = []
 
     def put(self, key: str, body: bytes, age_s: float = 86400) -> None:
         """An object whose content matters (a manifest): listed with its real size."""
         self.objects[key] = obj(key, size=len(body), age_s=age_s)
         self.bodies[key] = body
 
+    def _maybe_fail(self, prefix: str) -> None:
+        if self.fail_under is not None and prefix.startswith(self.fail_under[0]):
+            raise self.fail_under[1]
+
     def pages(
         self, bucket: str, prefix: str, start_after: str = ""
     ) -> Generator[Sequence[ListedObject], None, None]:
+        self._maybe_fail(prefix)
+        self.trees_listed.append(prefix)
         keys = sorted(k for k in self.objects if k.startswith(prefix) and k > start_after)
         for n, start in enumerate(range(0, len(keys), self.page_size)):
             if self.fail_after_pages is not None and n >= self.fail_after_pages[0]:
                 raise self.fail_after_pages[1]
             yield [self.objects[k] for k in keys[start : start + self.page_size]]
+
+    def folder(self, bucket: str, prefix: str) -> Iterator[FolderPage]:
+        """A `Delimiter="/"` listing: the folder's own objects and its sub-folders, page by page."""
+        self._maybe_fail(prefix)
+        entries: dict[str, ListedObject | None] = {}
+        for key in self.objects:
+            if key.startswith(prefix):
+                slash = key.find("/", len(prefix))
+                if slash < 0:
+                    entries[key] = self.objects[key]
+                else:
+                    entries[key[: slash + 1]] = None
+        names = sorted(entries)
+        self.folders_listed.append(prefix)
+        for n, start in enumerate(range(0, max(len(names), 1), self.page_size)):
+            if self.fail_after_pages is not None and n >= self.fail_after_pages[0]:
+                raise self.fail_after_pages[1]
+            page = names[start : start + self.page_size]
+            yield FolderPage(
+                [o for name in page if (o := entries[name]) is not None],
+                [name for name in page if entries[name] is None],
+            )
 
     def find(self, bucket: str, keys: Iterable[str]) -> dict[str, ListedObject]:
         asked = list(keys)

@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         "--concurrency",
         type=int,
         metavar="N",
-        help="listing workers (accepted and validated; the lister is serial for now)",
+        help="folders listed at once (16)",
     )
     sweep.add_argument("--group-depth", type=int, metavar="N", help="folder depth of a host (1)")
 
@@ -185,6 +185,7 @@ def run_sweep(
             config.group_depth,
             clock=lambda: datetime.now(UTC),
             manifests=reads if config.reads_manifests else None,
+            concurrency=config.concurrency,
         )
         report = sweep.run(bucket, as_folder(prefix), progress=_progress(err) if err.isatty() else None)
     if err.isatty():

@@ -55,7 +55,7 @@ class Config:
     threshold: int = 0
     tarball_extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     group_depth: int = 1
-    concurrency: int = 8
+    concurrency: int = 16
     check_queue_url: str = ""
     alert_topic_arn: str = ""
     check_delay_seconds: int = 300

@@ -27,7 +27,7 @@ from .observability import EmfCounter
 
 
 def aws_client(config: Config, service: str) -> Any:
-    return client(service, config.endpoint_url, config.aws_max_attempts)
+    return client(service, config.endpoint_url, config.aws_max_attempts, config.concurrency)
 
 
 def utc_now() -> datetime:

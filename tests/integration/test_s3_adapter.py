@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from moto import mock_aws
 
 from sibling_sentinel.adapters.errors import translate
@@ -338,3 +338,144 @@ def test_a_listing_failure_after_the_first_page_ends_the_sweep_without_a_report(
 
     # then the first page was judged, and the failure on the second raised instead of a partial report
     assert pages_seen == [1]
+
+
+# -- the lean page parser and folder listings, against moto's real XML ------------------------------------
+
+
+def test_odd_keys_come_through_the_lean_parser_not_botocores(s3: S3Client) -> None:
+    # given the odd keys, and a hook that sees what the lean parser took over on each page
+    for key in ODD_KEYS:
+        put(s3, key)
+    lister = S3Lister(s3, page_size=3)
+    taken_over: list[int] = []
+
+    def after_lean_parser(customized_response_dict: dict[str, Any], **kwargs: Any) -> None:
+        taken_over.append(len(customized_response_dict.get("Contents", [])))
+
+    s3.meta.events.register("before-parse.s3.ListObjectsV2", after_lean_parser)
+
+    # when the folder is listed three keys a page
+    keys = [o.key for page in lister.pages(BUCKET, "backups/odd/") for o in page]
+
+    # then the lean parser read every page, and botocore decoded every key to exactly what was written
+    assert sum(taken_over) == len(ODD_KEYS)
+    assert keys == sorted(ODD_KEYS, key=lambda k: k.encode())
+
+
+def test_lean_and_botocore_parsers_list_the_same_metadata(s3: S3Client) -> None:
+    # given odd keys with their own sizes
+    for i, key in enumerate(ODD_KEYS):
+        put(s3, key, b"z" * i)
+    plain = boto3.client("s3", region_name="us-east-1")  # botocore's parser only
+
+    # when the folder is listed through the lean parser and through botocore's alone
+    lean = [o for page in S3Lister(s3, page_size=4).pages(BUCKET, "backups/") for o in page]
+    full = [
+        (o["Key"], o["Size"], o["LastModified"], o["ETag"].strip('"'))
+        for page in plain.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="backups/")
+        for o in page["Contents"]
+    ]
+
+    # then keys, sizes, times and etags are identical
+    assert [(o.key, o.size, o.last_modified, o.etag) for o in lean] == full
+
+
+def test_a_folder_lists_its_own_keys_and_its_sub_folders(s3: S3Client) -> None:
+    # given keys directly in a folder and in sub-folders, some with odd names
+    for key in ("backups/top.tar", "backups/a b+c/x.tar", "backups/a b+c/y/z.tar", "backups/h1/x.tar"):
+        put(s3, key)
+
+    # when the folder is listed with a delimiter
+    pages = list(S3Lister(s3, page_size=1).folder(BUCKET, "backups/"))
+
+    # then its own key and its sub-folders come back, decoded
+    assert [o.key for p in pages for o in p.objects] == ["backups/top.tar"]
+    assert [f for p in pages for f in p.folders] == ["backups/a b+c/", "backups/h1/"]
+
+
+def test_a_truncated_listing_page_is_retried(s3: S3Client) -> None:
+    # given the first answer to a listing is a 200 whose body the network cut short
+    put(s3, "backups/a.tar")
+    seen: list[str] = []
+
+    def cut_short(request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
+        seen.append(request.url)
+        if len(seen) == 1:
+            return AWSResponse(
+                request.url, 200, {}, _Body(b"<?xml version='1.0'?><ListBucketResult><Contents>")
+            )
+        return None
+
+    s3.meta.events.register_first("before-send.s3.ListObjectsV2", cut_short)
+
+    # when the prefix is listed
+    keys = listed_keys(s3, "backups/")
+
+    # then botocore retried, and the retry gave the listing
+    assert len(seen) == 2
+    assert keys == ["backups/a.tar"]
+
+
+def test_other_operations_keep_botocores_200_error_check(s3: S3Client) -> None:
+    # given a lister installed on the client, and S3 answering a copy with a 200 that holds an error
+    put(s3, "backups/a.tar")
+    S3Lister(s3)
+    answer_with(s3, "CopyObject", 200, "InternalError")
+
+    # when an object is copied
+    # then botocore still reads the embedded error (and retries it as a 500)
+    with pytest.raises(ClientError, match="InternalError"):
+        s3.copy_object(
+            Bucket=BUCKET, Key="backups/b.tar", CopySource={"Bucket": BUCKET, "Key": "backups/a.tar"}
+        )
+
+
+def test_a_sharded_sweep_over_moto_matches_a_flat_one(s3: S3Client) -> None:
+    # given hosts, nested folders, loose keys and odd names
+    for key in (
+        *ODD_KEYS,
+        "backups/top.tar",
+        "backups/h1/a.tar",
+        "backups/h1/a.tar.list.txt",
+        "backups/h2/d/b.tgz",
+    ):
+        put(s3, key, b"x" * 100)
+
+    # when the prefix is swept flat and with eight workers
+    def sweep(concurrency: int) -> dict[str, Any]:
+        engine = Sweep(S3Lister(s3, page_size=2), Config().policy(), 0, 1, lambda: NOW, concurrency=concurrency)
+        report = engine.run(BUCKET, "backups/").to_dict()
+        report["findings"] = sorted(report["findings"], key=lambda f: f["key"])
+        return report
+
+    # then both give the same report, every odd key judged under its own name
+    flat, sharded = sweep(1), sweep(8)
+    assert sharded == flat
+    assert {f["key"] for f in sharded["findings"]} >= set(ODD_KEYS)
+
+
+def test_a_denied_shard_fails_the_sharded_sweep(s3: S3Client) -> None:
+    # given two hosts, and S3 refusing to list one of them
+    for key in ("backups/h1/a.tar", "backups/h2/b.tar"):
+        put(s3, key)
+    answer_with(s3, "ListObjectsV2", 403, "AccessDenied", when=lambda attempt, url: "h2" in url)
+    engine = Sweep(S3Lister(s3), Config().policy(), 0, 1, lambda: NOW, concurrency=4)
+
+    # when the prefix is swept
+    # then the sweep is an error naming the shard, not a report about h1
+    with pytest.raises(AccessDeniedError, match="backups/h2/"):
+        engine.run(BUCKET, "backups/")
+
+
+def test_the_s3_client_has_a_connection_for_every_sweep_worker() -> None:
+    # given a sweep with 32 workers, and one with fewer than botocore's default pool
+    from sibling_sentinel.wiring import aws_client
+
+    # when their clients are built (no request is sent)
+    wide = aws_client(Config(concurrency=32), "s3")
+    narrow = aws_client(Config(concurrency=2), "s3")
+
+    # then no worker waits for a connection, and the pool never shrinks below botocore's 10
+    assert wide.meta.config.max_pool_connections == 32
+    assert narrow.meta.config.max_pool_connections == 10

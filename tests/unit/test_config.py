@@ -82,3 +82,11 @@ def test_a_deadline_that_needs_more_checks_than_lambda_allows_is_refused() -> No
     # then one second more would need a 15th check, which Lambda's loop detection could drop silently
     with pytest.raises(ConfigError, match=r"CHECK_DEADLINE_SECONDS.*at most 12000"):
         Config(check_delay_seconds=300, check_deadline_seconds=12_001)
+
+
+def test_sweep_concurrency_defaults_to_16_and_reads_sweep_concurrency() -> None:
+    # given no setting, then SWEEP_CONCURRENCY=32
+    # when each is read
+    # then the default is 16 workers, and the variable sets it
+    assert Config.from_env({}).concurrency == 16
+    assert Config.from_env({"SWEEP_CONCURRENCY": "32"}).concurrency == 32

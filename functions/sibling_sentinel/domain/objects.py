@@ -25,3 +25,11 @@ class ListedObject:
     def from_row(cls, row: Sequence[Any]) -> ListedObject:
         key, size, last_modified, etag = row
         return cls(str(key), int(size), datetime.fromisoformat(str(last_modified)), str(etag))
+
+
+@dataclass(frozen=True, slots=True)
+class FolderPage:
+    """One page of a folder listed with `Delimiter="/"`: its own objects, and its sub-folders' prefixes."""
+
+    objects: Sequence[ListedObject]
+    folders: Sequence[str]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -12,18 +13,9 @@ from .inspection import Inspected, ManifestReads, ManifestStage
 from .objects import ListedObject
 from .reconcile import Reconciler
 from .report import Report
+from .shards import Lister as Lister
+from .shards import Plan, ShardedListing
 from .verdicts import Outcome, Policy, TarballVerdict, fits_in_s3
-
-
-class Lister(Protocol):
-    """Lists a prefix as pages of objects in S3 key order.
-
-    A generator, so a sweep that stops early can close it and let it release connections and workers.
-    """
-
-    def pages(
-        self, bucket: str, prefix: str, start_after: str = ""
-    ) -> Generator[Sequence[ListedObject], None, None]: ...
 
 
 class ObjectStore(Protocol):
@@ -49,6 +41,7 @@ class Sweep:
     group_depth: int
     clock: Callable[[], datetime]
     manifests: ManifestReads | None = None  # None: no manifest is read (no manifest rule in force)
+    concurrency: int = 1
 
     def run(
         self,
@@ -64,7 +57,13 @@ class Sweep:
         `complete: false`, and `report.paused` holds what `resume` needs to carry on from that very
         key (in this invocation or another). Tarballs whose folder was not finished are neither
         judged nor lost: they wait, open, in that state.
+
+        With `concurrency` above 1 and no `keep_going`, folder shards are listed and reconciled on that
+        many threads instead (`shards.py`). A sweep that may pause uses the one ordered stream, because
+        its state is one reconciler's and one `StartAfter` key.
         """
+        if self.concurrency > 1 and keep_going is None and resume is None:
+            return self._sharded(bucket, prefix, progress)
         if resume is not None and resume.paused is not None:
             report, paused = resume, resume.paused
             reconciler = Reconciler.resumed(self.policy, report.started_at, paused["reconciler"])
@@ -95,6 +94,31 @@ class Sweep:
         if not report.complete:
             report.paused = {"reconciler": reconciler.state()}
         report.objects_listed = reconciler.objects_seen
+        report.duration_s = (self.clock() - report.started_at).total_seconds()
+        return report
+
+    def _sharded(self, bucket: str, prefix: str, progress: Progress | None) -> Report:
+        report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=self.clock())
+        stage = self.manifests.stage(bucket, self.policy, report.started_at) if self.manifests else None
+        listing = ShardedListing(
+            self.lister,
+            bucket,
+            prefix,
+            Plan(self.group_depth, self.concurrency),
+            lambda: Reconciler(self.policy, report.started_at),
+        )
+        pages = 0
+        with closing(listing.batches()) as batches:
+            for batch in batches:
+                for outcome in _inspected(stage, batch.outcomes):
+                    report.add(outcome)
+                report.objects_listed += batch.objects
+                if batch.objects:
+                    pages += 1
+                    if progress is not None:
+                        progress(pages, report)
+        for outcome in _inspected(stage, [], last=True):
+            report.add(outcome)
         report.duration_s = (self.clock() - report.started_at).total_seconds()
         return report
 

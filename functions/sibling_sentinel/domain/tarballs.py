@@ -46,6 +46,8 @@ class TarballNaming:
         """The tarball extension as written in the key, or None when the key is not a tarball."""
         name = file_name(key)
         lowered = name.lower()
+        if not lowered.endswith(self._longest_first):  # most keys of a sweep: one C call, no loop
+            return None
         for ext in self._longest_first:
             if lowered.endswith(ext) and len(name) > len(ext):
                 return name[-len(ext) :]

@@ -56,10 +56,12 @@ class TarballVerdict:
     tarball: ListedObject
     results: tuple[RuleVerdict, ...]
 
-    @property
-    def verdict(self) -> Verdict:
+    verdict: Verdict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """The worst rule verdict, worked out once: a sweep's report reads it several times per tarball."""
         present = {r.verdict for r in self.results}
-        return next((v for v in _WORST_FIRST if v in present), Verdict.OK)
+        object.__setattr__(self, "verdict", next((v for v in _WORST_FIRST if v in present), Verdict.OK))
 
     @property
     def not_ok(self) -> tuple[RuleVerdict, ...]:

@@ -1,0 +1,148 @@
+"""The lean ListObjectsV2 page parser: the same fields as botocore's parser, or it steps aside."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+import botocore.session
+from botocore.parsers import ResponseParserFactory
+
+from sibling_sentinel.adapters.list_page import contents, parse_list_page, timestamp, without_contents
+
+ODD = ["a b+c.tar", "100%.tar", "notes & <markup> \"q\" 's'.tar", "résumé-日本-\U0001f600.tar", "k" * 1000]
+
+
+def page(keys: list[str], prefixes: tuple[str, ...] = (), prefixes_first: bool = False) -> bytes:
+    """A page shaped as S3 writes it: url-encoded keys, quoted etags, extra elements in each object."""
+    objects = [
+        f"<Contents><Key>{quote_plus(k, safe='/')}</Key><LastModified>2026-11-22T03:00:0{i % 10}.000Z"
+        f"</LastModified><ETag>&quot;{i:032x}&quot;</ETag><ChecksumAlgorithm>CRC64NVME</ChecksumAlgorithm>"
+        f"<Size>{i * 100}</Size><Owner><ID>o</ID></Owner><StorageClass>STANDARD</StorageClass></Contents>"
+        for i, k in enumerate(keys)
+    ]
+    common = [
+        f"<CommonPrefixes><Prefix>{quote_plus(p, safe='/')}</Prefix></CommonPrefixes>" for p in prefixes
+    ]
+    middle = [*common, *objects] if prefixes_first else [*objects, *common]
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>p%2F</Prefix>'
+        "<NextContinuationToken>t</NextContinuationToken><KeyCount>9</KeyCount><MaxKeys>1000</MaxKeys>"
+        "<Delimiter>%2F</Delimiter><EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>"
+        + "".join(middle)
+        + "</ListBucketResult>\n"
+    ).encode()
+
+
+MODEL = botocore.session.get_session().get_service_model("s3").operation_model("ListObjectsV2")
+
+
+def botocore_parse(body: bytes) -> dict[str, Any]:
+    parser = ResponseParserFactory().create_parser("rest-xml")
+    return dict(parser.parse({"status_code": 200, "headers": {}, "body": body}, MODEL.output_shape))
+
+
+def lean_parse(body: bytes) -> dict[str, Any]:
+    response = {"status_code": 200, "headers": {}, "body": body}
+    custom: dict[str, Any] = {}
+    parse_list_page(MODEL, response, custom)
+    parsed = botocore_parse(response["body"])
+    parsed.update(custom)
+    return parsed
+
+
+def fields(parsed: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(o["Key"], o["Size"], o["LastModified"], o["ETag"]) for o in parsed.get("Contents", [])]
+
+
+def test_odd_keys_parse_exactly_as_botocore_parses_them() -> None:
+    # given an S3 page of keys with spaces, '+', '%', markup, unicode and 1,000 characters
+    body = page(ODD, prefixes=("p/sub dir+1/",))
+
+    # when the lean parser and botocore's parser each read it
+    lean, full = lean_parse(body), botocore_parse(body)
+
+    # then every object's key, size, time and etag are the same, and so is the rest of the page
+    assert fields(lean) == fields(full)
+    assert len(fields(lean)) == len(ODD)
+    for name in ("IsTruncated", "NextContinuationToken", "CommonPrefixes", "EncodingType", "Prefix"):
+        assert lean[name] == full[name]
+
+
+def test_common_prefixes_between_objects_are_kept_for_botocore() -> None:
+    # given a page, from a server other than S3, whose sub-folders come before its objects
+    body = page(["p/a.tar"], prefixes=("p/x/", "p/y/"), prefixes_first=True)
+
+    # when its objects are cut out for botocore
+    rest = without_contents(body.decode())
+
+    # then both sub-folders are still there and no object is
+    assert rest.count("<CommonPrefixes>") == 2
+    assert "<Contents>" not in rest
+
+
+def test_a_truncated_page_becomes_a_500_for_botocore_to_retry() -> None:
+    # given a page cut short by the network
+    response: dict[str, Any] = {"status_code": 200, "headers": {}, "body": page(ODD)[:-200]}
+
+    # when the lean parser sees it
+    parse_list_page(MODEL, response, {})
+
+    # then botocore's own check marks it as a server error, which botocore retries
+    assert response["status_code"] == 500
+
+
+def test_a_complete_page_in_unusual_xml_is_left_to_botocore() -> None:
+    # given a well-formed page whose root element carries a namespace prefix
+    body = page(["a.tar"]).replace(b"ListBucketResult", b"s3:ListBucketResult")
+    body = body.replace(b'xmlns="', b'xmlns:s3="')
+    response: dict[str, Any] = {"status_code": 200, "headers": {}, "body": body}
+    custom: dict[str, Any] = {}
+
+    # when the lean parser sees it
+    parse_list_page(MODEL, response, custom)
+
+    # then it takes nothing over and botocore's check finds nothing wrong
+    assert (response["status_code"], response["body"], custom) == (200, body, {})
+
+
+def test_an_error_response_is_left_to_botocore() -> None:
+    # given a 403 with S3's error body
+    body = b"<Error><Code>AccessDenied</Code></Error>"
+    response: dict[str, Any] = {"status_code": 403, "headers": {}, "body": body}
+    custom: dict[str, Any] = {}
+
+    # when the lean parser sees it
+    parse_list_page(MODEL, response, custom)
+
+    # then it takes nothing over
+    assert (response["status_code"], response["body"], custom) == (403, body, {})
+
+
+def test_a_page_it_cannot_be_sure_of_is_left_to_botocore_whole() -> None:
+    # given a page whose key is in CDATA, and one whose object lacks a size
+    cdata = page(["a.tar"]).replace(b"<Key>a.tar</Key>", b"<Key><![CDATA[a.tar]]></Key>")
+    no_size = page(["a.tar"]).replace(b"<Size>0</Size>", b"")
+
+    # when the lean parser reads them
+    # then it declines both
+    assert contents(cdata.decode()) is None
+    assert contents(no_size.decode()) is None
+
+
+def test_an_empty_page_has_no_contents() -> None:
+    # given a page with no objects
+    # when it is read
+    # then there are no objects
+    assert contents(page([]).decode()) == []
+
+
+def test_s3_timestamps_parse_to_the_same_instant_as_botocore() -> None:
+    # given S3's fixed format, and another ISO form that only the default parser reads
+    # when each is parsed
+    # then both are the exact UTC instant
+    assert timestamp("2026-11-22T03:00:00.000Z") == datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+    assert timestamp("2026-11-22T03:00:00Z") == datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+    assert timestamp("2026-11-22T03:00:00.123Z").microsecond == 123000

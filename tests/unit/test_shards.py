@@ -1,0 +1,171 @@
+"""The sharded, concurrent sweep: same verdicts as one flat listing, failures fail it, threads end."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from sibling_sentinel.config import Config
+from sibling_sentinel.domain.report import Report
+from sibling_sentinel.domain.shards import EXTRA_DEPTH, Plan, Shard
+from sibling_sentinel.domain.sweep import Sweep
+from sibling_sentinel.errors import AccessDeniedError
+
+from fakes import FakeBucket, FakeClock, obj
+
+POLICY = Config().policy()
+
+
+def bucket_with_everything() -> FakeBucket:
+    """Loose keys under the prefix, many hosts, nested folders, odd names and every verdict."""
+    objects = [
+        obj("backups/top.tar"),
+        obj("backups/top.tar.list.txt"),
+        obj("backups/loose-orphan.tar.list.txt"),
+        obj("backups/a b+c %2B/x.tar"),
+        obj("backups/a b+c %2B/x.tar.list.txt", 10),
+        obj("backups/deep/2026/01/y.tgz"),
+        obj("backups/deep/2026/01/y.tgz.list.txt"),
+        obj("backups/deep/2026/02/z.tgz"),
+        obj("backups/résumé/日本.tar.zst", age_s=60),
+    ]
+    for host in range(40):
+        for night in range(30):
+            tarball = f"backups/host{host:02d}/{night:02d}.tar.zst"
+            objects.append(obj(tarball))
+            if (host + night) % 7:
+                objects.append(obj(tarball + ".list.txt"))
+        objects.append(obj(f"backups/host{host:02d}/logs/notes.list.txt"))
+    return FakeBucket(objects, page_size=7)
+
+
+def sweep(bucket: FakeBucket, concurrency: int, group_depth: int = 1) -> Report:
+    engine = Sweep(bucket, POLICY, 0, group_depth, FakeClock(), concurrency=concurrency)
+    return engine.run("b", "backups/")
+
+
+def essence(report: Report) -> dict[str, Any]:
+    """All a report says, with findings in key order (shards finish in any order)."""
+    whole = report.to_dict()
+    whole["findings"] = sorted(whole["findings"], key=lambda f: (f["key"], f["rule"]))
+    return whole
+
+
+def sweep_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("sweep-shard")]
+
+
+@pytest.mark.parametrize("group_depth", [0, 1, 2])
+@pytest.mark.parametrize("concurrency", [2, 16])
+def test_a_concurrent_sweep_reports_exactly_what_one_flat_listing_does(
+    concurrency: int, group_depth: int
+) -> None:
+    # given a bucket with loose keys, nested folders, odd names and problems of every kind
+    bucket = bucket_with_everything()
+
+    # when it is swept flat (concurrency 1) and sharded
+    flat = sweep(bucket, 1, group_depth)
+    sharded = sweep(bucket, concurrency, group_depth)
+
+    # then both reports say the same, finding for finding
+    assert essence(sharded) == essence(flat)
+    assert sharded.objects_listed == len(bucket.objects)
+
+
+def test_keys_directly_under_the_prefix_are_judged_in_a_sharded_sweep() -> None:
+    # given a tarball and an orphan directly under the prefix, beside host folders
+    bucket = bucket_with_everything()
+
+    # when it is swept with shards
+    report = sweep(bucket, 8)
+
+    # then the loose tarball is judged ok and the loose orphan is reported
+    assert report.groups["."].counts["ok"] == 1
+    assert "backups/loose-orphan.tar.list.txt" in {f["key"] for f in report.findings}
+
+
+def test_concurrency_1_lists_the_prefix_once_without_a_delimiter() -> None:
+    # given a bucket
+    bucket = bucket_with_everything()
+
+    # when it is swept with one worker
+    sweep(bucket, 1)
+
+    # then the prefix was listed flat, once, as before sharding existed
+    assert bucket.trees_listed == ["backups/"]
+    assert bucket.folders_listed == []
+
+
+def test_folders_at_the_group_depth_are_listed_whole_when_they_outnumber_the_workers() -> None:
+    # given 40 hosts and 16 workers
+    bucket = bucket_with_everything()
+
+    # when swept
+    sweep(bucket, 16)
+
+    # then the prefix was split by folder, and every host was listed as one whole shard
+    assert bucket.folders_listed == ["backups/"]
+    assert "backups/host00/" in bucket.trees_listed
+    assert len(bucket.trees_listed) == 40 + 3  # the hosts, then `a b+c %2B/`, `deep/` and `résumé/`
+
+
+def test_a_folder_with_fewer_sub_folders_than_workers_is_split_one_level_deeper() -> None:
+    plan = Plan(group_depth=1, workers=16)
+    # given three host folders and sixteen workers, then two sub-folders under one of them
+    hosts = plan.children(["p/a/", "p/b/", "p/c/"], depth=1, siblings=3)
+    months = plan.children(["p/a/01/", "p/a/02/"], depth=2, siblings=2)
+    days = plan.children(["p/a/01/01/"], depth=3, siblings=1)
+    # then hosts and months are split further, but never more than EXTRA_DEPTH levels past the group depth
+    assert [s.whole for s in hosts] == [False, False, False]
+    assert [s.whole for s in months] == [False, False]
+    assert EXTRA_DEPTH == 2
+    assert days == [Shard("p/a/01/01/", 3, whole=True)]
+
+
+def test_folders_above_the_group_depth_are_always_split() -> None:
+    # given a group depth of 2 and many sub-folders at depth 1
+    plan = Plan(group_depth=2, workers=4)
+    # when their shards are planned
+    shards = plan.children([f"p/{i}/" for i in range(10)], depth=1, siblings=10)
+    # then each is listed by folder, to find the hosts under it
+    assert not any(s.whole for s in shards)
+
+
+def test_a_failure_in_one_shard_fails_the_whole_sweep_and_stops_every_worker() -> None:
+    # given one host whose listing is denied among forty that list fine
+    bucket = bucket_with_everything()
+    bucket.fail_under = ("backups/host17/", AccessDeniedError("listing s3://b/backups/host17/: AccessDenied"))
+
+    # when swept with shards
+    # then the sweep raises instead of reporting the hosts it could see
+    with pytest.raises(AccessDeniedError, match="host17"):
+        sweep(bucket, 8)
+    # and no worker is left running
+    assert sweep_threads() == []
+
+
+def test_a_consumer_that_stops_early_leaves_no_worker_running() -> None:
+    # given a sharded sweep whose progress callback gives up after the first page
+    bucket = bucket_with_everything()
+    engine = Sweep(bucket, POLICY, 0, 1, FakeClock(), concurrency=8)
+
+    def give_up(pages: int, report: Report) -> None:
+        raise KeyboardInterrupt
+
+    # when it runs
+    with pytest.raises(KeyboardInterrupt):
+        engine.run("b", "backups/", progress=give_up)
+
+    # then every worker has ended
+    assert sweep_threads() == []
+
+
+def test_an_empty_prefix_gives_an_empty_report() -> None:
+    # given no objects at all
+    # when swept with shards
+    report = sweep(FakeBucket(), 8)
+    # then nothing is listed or judged
+    assert report.objects_listed == 0
+    assert report.counts["tarballs"] == 0
