@@ -444,7 +444,9 @@ def test_a_sharded_sweep_over_moto_matches_a_flat_one(s3: S3Client) -> None:
 
     # when the prefix is swept flat and with eight workers
     def sweep(concurrency: int) -> dict[str, Any]:
-        engine = Sweep(S3Lister(s3, page_size=2), Config().policy(), 0, 1, lambda: NOW, concurrency=concurrency)
+        engine = Sweep(
+            S3Lister(s3, page_size=2), Config().policy(), 0, 1, lambda: NOW, concurrency=concurrency
+        )
         report = engine.run(BUCKET, "backups/").to_dict()
         report["findings"] = sorted(report["findings"], key=lambda f: f["key"])
         return report
