@@ -33,7 +33,7 @@ VERDICT_METRICS = {
     Verdict.ORPHAN: "OrphanSiblings",
 }
 
-_PAYLOAD_FIELDS = {"prefix": str, "threshold": int, "dry_run": bool, "fail_on_breach": bool}
+_PAYLOAD_FIELDS = {"prefix": str, "threshold": int, "dry_run": bool, "fail_on_breach": bool, "inventory": str}
 _SCHEDULE_SOURCES = {"aws.events", "aws.scheduler"}
 
 
@@ -58,6 +58,7 @@ class SweepRequest:
     dry_run: bool = False
     fail_on_breach: bool = False
     scheduled: bool = False
+    inventory: str = ""  # s3://BUCKET/PATH/manifest.json: sweep this S3 Inventory instead of listing
 
     @classmethod
     def from_event(cls, event: Any, watched_prefix: str, default_threshold: int) -> SweepRequest:
@@ -94,6 +95,7 @@ class SweepRequest:
             default_threshold if threshold is None else threshold,
             dry_run=bool(event.get("dry_run")),
             fail_on_breach=bool(event.get("fail_on_breach")),
+            inventory=event.get("inventory") or "",
         )
 
 
@@ -117,13 +119,20 @@ class FullSweep:
     clock: Callable[[], datetime]
     manifests: ManifestReads | None = None
     margin_s: float = 45.0
+    as_of: datetime | None = None  # an inventory's creation time, when the lister is one
 
     def run(
         self, request: SweepRequest, invocation_id: str, time_left_s: Callable[[], float]
     ) -> dict[str, Any]:
         """Sweep, then report. Raises for an incomplete sweep, and for a breach only when asked to."""
         sweep = Sweep(
-            self.lister, self.policy, request.threshold, self.group_depth, self.clock, self.manifests
+            self.lister,
+            self.policy,
+            request.threshold,
+            self.group_depth,
+            self.clock,
+            self.manifests,
+            self.as_of,
         )
         report = sweep.run(self.bucket, request.prefix, keep_going=lambda: time_left_s() > self.margin_s)
         run_id = f"{report.started_at:%Y%m%dT%H%M%SZ}-{invocation_id[:8]}"

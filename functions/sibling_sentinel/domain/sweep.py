@@ -47,6 +47,7 @@ class Sweep:
     group_depth: int
     clock: Callable[[], datetime]
     manifests: ManifestReads | None = None  # None: no manifest is read (no manifest rule in force)
+    as_of: datetime | None = None  # judge as of this time (an inventory's), not the sweep's start
 
     def run(
         self,
@@ -62,9 +63,10 @@ class Sweep:
         on a half-read folder, so an incomplete report holds no false "missing".
         """
         started = self.clock()
+        now = self.as_of or started
         report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=started)
-        reconciler = Reconciler(self.policy, started)
-        stage = self.manifests.stage(bucket, self.policy, started) if self.manifests else None
+        reconciler = Reconciler(self.policy, now)
+        stage = self.manifests.stage(bucket, self.policy, now) if self.manifests else None
         pages = self.lister.pages(bucket, prefix)
         try:
             for page_number, page in enumerate(pages, start=1):

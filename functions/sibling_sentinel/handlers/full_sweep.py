@@ -19,6 +19,7 @@ logger, metrics = observability()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = Config.from_env()
     request = SweepRequest.from_event(event, config.prefix, config.threshold)
-    return wiring.full_sweep(config, logger, metrics).run(
-        request, context.aws_request_id, lambda: context.get_remaining_time_in_millis() / 1000
-    )
+    service = wiring.full_sweep(config, logger, metrics)
+    if request.inventory:
+        service = wiring.from_inventory(service, config, request.inventory)
+    return service.run(request, context.aws_request_id, lambda: context.get_remaining_time_in_millis() / 1000)
