@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sibling_sentinel.config import Config
+from sibling_sentinel.domain.full_sweep import SweepRequest
 from sibling_sentinel.domain.inventory import (
     Columns,
     Inventory,
@@ -265,3 +266,19 @@ def test_grace_is_judged_against_the_inventory_time_not_the_sweep_time() -> None
     assert report.counts["pending"] == 1
     assert report.problems == 0
     assert report.started_at == NOW
+
+
+# -- configuration ----------------------------------------------------------------------------------------
+
+
+def test_manual_payload_may_name_an_inventory() -> None:
+    request = SweepRequest.from_event({"inventory": "s3://d/inv/manifest.json"}, "backups/", 0)
+    assert request.inventory == "s3://d/inv/manifest.json"
+    assert SweepRequest.from_event({}, "backups/", 0).inventory == ""
+    with pytest.raises(ConfigError, match="'inventory' must be a str"):
+        SweepRequest.from_event({"inventory": 1}, "backups/", 0)
+
+
+def test_run_rows_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match="--inventory-run-rows must be 1 or more, got 0"):
+        Config(inventory_run_rows=0)
