@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 from sibling_sentinel.domain.manifest import StoredChecksum
 from sibling_sentinel.domain.objects import FolderPage, ListedObject
 from sibling_sentinel.domain.report import Report
+from sibling_sentinel.errors import ObjectNotFoundError
 
 T = TypeVar("T")
 
@@ -265,3 +267,20 @@ class FakeInvoker:
 
     def invoke_async(self, function: str, payload: dict[str, Any]) -> None:
         self.invoked.append((function, payload))
+
+
+class FakeInventoryFiles:
+    """An inventory's objects by (bucket, key); remembers which data files were opened."""
+
+    def __init__(self, bucket: str, bodies: dict[str, bytes]) -> None:
+        self.bodies = {(bucket, k): v for k, v in bodies.items()}
+        self.opened: list[str] = []
+
+    def read(self, bucket: str, key: str) -> bytes:
+        return self.open(bucket, key).read()
+
+    def open(self, bucket: str, key: str) -> io.BytesIO:
+        if (bucket, key) not in self.bodies:
+            raise ObjectNotFoundError(f"s3://{bucket}/{key}: no such object")
+        self.opened.append(key)
+        return io.BytesIO(self.bodies[(bucket, key)])

@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .domain.check import MAX_ATTEMPTS, SQS_MAX_DELAY_S, checks_needed
+from .domain.external_sort import DEFAULT_RUN_ROWS
 from .domain.rules import Requirement, ScopedRule, listing_rule, manifest_rule
 from .domain.sweep import as_folder
 from .domain.tarballs import DEFAULT_EXTENSIONS, TarballNaming
@@ -36,6 +37,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "manifest_rule": ("MANIFEST_RULE", "--manifest"),
     "manifest_rules": ("MANIFEST_RULES", "--manifest-rules"),
     "endpoint_url": ("", "--endpoint-url"),
+    "inventory_run_rows": ("", "--inventory-run-rows"),
     "aws_max_attempts": ("AWS_MAX_ATTEMPTS", ""),
 }
 
@@ -68,6 +70,7 @@ class Config:
     manifest_rules: tuple[str, ...] = ()  # "folder/=required" entries; the longest matching folder wins
     endpoint_url: str | None = None
     aws_max_attempts: int = 8
+    inventory_run_rows: int = DEFAULT_RUN_ROWS  # inventory rows sorted in memory at once, in all readers
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefix", as_folder(self.prefix))
@@ -90,6 +93,10 @@ class Config:
         if not 1 <= self.aws_max_attempts <= 20:
             raise ConfigError(
                 f"{_name('aws_max_attempts')} must be between 1 and 20, got {self.aws_max_attempts}"
+            )
+        if self.inventory_run_rows < 1:
+            raise ConfigError(
+                f"{_name('inventory_run_rows')} must be 1 or more, got {self.inventory_run_rows}"
             )
         if not 1 <= self.concurrency <= 64:
             raise ConfigError(f"{_name('concurrency')} must be between 1 and 64, got {self.concurrency}")
@@ -166,6 +173,15 @@ class Config:
         for name in names:
             if not getattr(self, name):
                 raise ConfigError(f"{_name(name)} is not set")
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    if not url.startswith("s3://"):
+        raise ConfigError(f"{url!r} is not an s3:// URL")
+    bucket, _, rest = url[len("s3://") :].partition("/")
+    if not bucket:
+        raise ConfigError(f"{url!r} has no bucket name")
+    return bucket, rest
 
 
 def _requirement(field: str, value: str) -> Requirement:

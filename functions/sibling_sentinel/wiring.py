@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 from .adapters.aws import client
+from .adapters.inventory import S3InventoryFiles
 from .adapters.notify import DefaultBus, SnsNotifier
 from .adapters.once import once_per_step
 from .adapters.pool import ThreadPool
@@ -19,10 +20,13 @@ from .adapters.reports import LambdaInvoker, S3Checkpoints, S3ReportStore
 from .adapters.s3 import S3Lister, S3Objects
 from .adapters.s3_content import S3Content
 from .adapters.sqs import SqsCheckQueue
-from .config import Config
+from .config import Config, parse_s3_url
 from .domain.event_path import Checker, Intake
 from .domain.full_sweep import FullSweep
-from .domain.inspection import ManifestInspector, ManifestReads
+from .domain.inspection import ManifestInspector, ManifestReads, Parallel
+from .domain.inventory import Inventory
+from .domain.shards import Lister
+from .errors import ConfigError
 from .observability import EmfCounter
 
 
@@ -39,6 +43,34 @@ def manifest_reads(config: Config, s3: Any) -> Iterator[ManifestReads]:
     """Manifest reads on `config.concurrency` workers, a few outcomes per worker in flight."""
     with ThreadPool(config.concurrency) as pool:
         yield ManifestReads(ManifestInspector(S3Content(s3)), pool, window=4 * config.concurrency)
+
+
+def open_inventory(
+    config: Config, s3: Any, manifest_uri: str, swept_bucket: str, pool: Parallel
+) -> Inventory:
+    """Reads the manifest now, so a wrong path or bucket fails before anything is swept."""
+    bucket, key = parse_s3_url(manifest_uri)
+    if not key or key.endswith("/"):
+        raise ConfigError(f"inventory {manifest_uri!r} must name a manifest.json, not a folder")
+    return Inventory.open(
+        S3InventoryFiles(s3),
+        bucket,
+        key,
+        swept_bucket,
+        pool,
+        readers=config.concurrency,
+        run_rows=config.inventory_run_rows,
+    )
+
+
+def _opened(inventory: Inventory) -> tuple[Lister, datetime]:
+    return inventory, inventory.created_at
+
+
+@functools.cache
+def _inventory_pool(workers: int) -> ThreadPool:
+    """Data-file readers for FullSweep; a warm container keeps them, idle while it is frozen."""
+    return ThreadPool(workers)
 
 
 @functools.cache
@@ -95,6 +127,9 @@ def full_sweep(config: Config, logger: Logger, metrics: Metrics) -> FullSweep:
         report_prefix=config.report_prefix,
         store=S3ReportStore(s3, config.report_bucket or config.bucket),
         checkpoints=S3Checkpoints(s3, config.report_bucket or config.bucket),
+        inventories=lambda uri: _opened(
+            open_inventory(config, s3, uri, config.bucket, _inventory_pool(config.concurrency))
+        ),
         invoker=LambdaInvoker(aws_client(config, "lambda")),
         max_run_s=config.sweep_max_run_seconds,
         bus=DefaultBus(aws_client(config, "events")),

@@ -34,7 +34,7 @@ VERDICT_METRICS = {
     Verdict.ORPHAN: "OrphanSiblings",
 }
 
-_PAYLOAD_FIELDS = {"prefix": str, "threshold": int, "dry_run": bool, "fail_on_breach": bool}
+_PAYLOAD_FIELDS = {"prefix": str, "threshold": int, "dry_run": bool, "fail_on_breach": bool, "inventory": str}
 _SCHEDULE_SOURCES = {"aws.events", "aws.scheduler"}
 
 
@@ -67,6 +67,7 @@ class SweepRequest:
     dry_run: bool = False
     fail_on_breach: bool = False
     scheduled: bool = False
+    inventory: str = ""  # s3://BUCKET/PATH/manifest.json: sweep this S3 Inventory instead of listing
     checkpoint: str = ""  # set only on the invocations that carry on a paused sweep
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,11 +77,19 @@ class SweepRequest:
             "dry_run": self.dry_run,
             "fail_on_breach": self.fail_on_breach,
             "scheduled": self.scheduled,
+            "inventory": self.inventory,
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SweepRequest:
-        return cls(d["prefix"], d["threshold"], d["dry_run"], d["fail_on_breach"], d["scheduled"])
+        return cls(
+            d["prefix"],
+            d["threshold"],
+            d["dry_run"],
+            d["fail_on_breach"],
+            d["scheduled"],
+            d.get("inventory", ""),
+        )
 
     @classmethod
     def from_event(cls, event: Any, watched_prefix: str, default_threshold: int) -> SweepRequest:
@@ -121,6 +130,7 @@ class SweepRequest:
             default_threshold if threshold is None else threshold,
             dry_run=bool(event.get("dry_run")),
             fail_on_breach=bool(event.get("fail_on_breach")),
+            inventory=event.get("inventory") or "",
         )
 
 
@@ -143,10 +153,11 @@ class FullSweep:
     log: Log
     clock: Callable[[], datetime]
     manifests: ManifestReads | None = None
-    checkpoints: Checkpoints | None = (
-        None  # with `invoker`, a sweep short of time carries on in a new invocation
-    )
+    # with `invoker`, a sweep short of time carries on in a new invocation
+    checkpoints: Checkpoints | None = None
     invoker: Invoker | None = None
+    # opens an S3 Inventory by its manifest's URI: the lister it is, and when S3 took it
+    inventories: Callable[[str], tuple[Lister, datetime]] | None = None
     max_run_s: float = 6 * 3600
     max_invocations: int = 48
     margin_s: float = 45.0
@@ -167,8 +178,19 @@ class FullSweep:
             checkpoint = self._load(loaded)
             run_id, invocation = checkpoint.run_id, checkpoint.invocation + 1
             request, resume = SweepRequest.from_dict(checkpoint.request), checkpoint.report
+        lister, as_of = self.lister, None
+        if request.inventory:
+            if self.inventories is None:
+                raise ConfigError("this sweep cannot read an S3 Inventory")
+            lister, as_of = self.inventories(request.inventory)
         sweep = Sweep(
-            self.lister, self.policy, request.threshold, self.group_depth, self.clock, self.manifests
+            lister,
+            self.policy,
+            request.threshold,
+            self.group_depth,
+            self.clock,
+            manifests=self.manifests,
+            as_of=as_of,
         )
         report = sweep.run(
             self.bucket,

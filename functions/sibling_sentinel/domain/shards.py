@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .objects import FolderPage, ListedObject
 from .reconcile import Reconciler
@@ -33,14 +33,16 @@ _POLL_S = 0.05
 
 
 class Lister(Protocol):
-    """Lists a prefix in S3 key order: every key under it, or a folder's own keys and sub-folders.
-
-    `pages` is a generator, so a sweep that stops early can close it and release its connection.
-    """
+    """Lists a prefix in S3 key order. A generator, so a sweep that stops early can close it."""
 
     def pages(
         self, bucket: str, prefix: str, start_after: str = ""
     ) -> Generator[Sequence[ListedObject], None, None]: ...
+
+
+@runtime_checkable
+class FolderLister(Lister, Protocol):
+    """A lister that can also list a folder's own keys and its sub-folders, so it can be sharded."""
 
     def folder(self, bucket: str, prefix: str) -> Iterator[FolderPage]: ...
 
@@ -93,7 +95,7 @@ class ShardedListing:
 
     def __init__(
         self,
-        lister: Lister,
+        lister: FolderLister,
         bucket: str,
         prefix: str,
         plan: Plan,

@@ -13,9 +13,10 @@ from .inspection import Inspected, ManifestReads, ManifestStage
 from .objects import ListedObject
 from .reconcile import Reconciler
 from .report import Report
-from .shards import Lister as Lister
-from .shards import Plan, ShardedListing
+from .shards import FolderLister, Lister, Plan, ShardedListing
 from .verdicts import Outcome, Policy, TarballVerdict, fits_in_s3
+
+__all__ = ["Lister", "ObjectStore", "Sweep", "as_folder", "check_tarball", "look_up"]
 
 
 class ObjectStore(Protocol):
@@ -42,6 +43,7 @@ class Sweep:
     clock: Callable[[], datetime]
     manifests: ManifestReads | None = None  # None: no manifest is read (no manifest rule in force)
     concurrency: int = 1
+    as_of: datetime | None = None  # judge as of this time (an inventory's), not the sweep's start
 
     def run(
         self,
@@ -62,17 +64,24 @@ class Sweep:
         many threads instead (`shards.py`). A sweep that may pause uses the one ordered stream, because
         its state is one reconciler's and one `StartAfter` key.
         """
-        if self.concurrency > 1 and keep_going is None and resume is None:
-            return self._sharded(bucket, prefix, progress)
+        if (
+            self.concurrency > 1
+            and keep_going is None
+            and resume is None
+            and isinstance(self.lister, FolderLister)
+        ):
+            return self._sharded(self.lister, bucket, prefix, progress)
         if resume is not None and resume.paused is not None:
             report, paused = resume, resume.paused
-            reconciler = Reconciler.resumed(self.policy, report.started_at, paused["reconciler"])
+            now = self.as_of or report.started_at
+            reconciler = Reconciler.resumed(self.policy, now, paused["reconciler"])
             start_after = paused["reconciler"]["last_key"] or ""
             report.complete, report.paused = True, None
         else:
             report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=self.clock())
-            reconciler, start_after = Reconciler(self.policy, report.started_at), ""
-        stage = self.manifests.stage(bucket, self.policy, report.started_at) if self.manifests else None
+            now = self.as_of or report.started_at
+            reconciler, start_after = Reconciler(self.policy, now), ""
+        stage = self.manifests.stage(bucket, self.policy, now) if self.manifests else None
         pages = self.lister.pages(bucket, prefix, start_after)
         try:
             for page_number, page in enumerate(pages, start=1):
@@ -97,15 +106,16 @@ class Sweep:
         report.duration_s = (self.clock() - report.started_at).total_seconds()
         return report
 
-    def _sharded(self, bucket: str, prefix: str, progress: Progress | None) -> Report:
+    def _sharded(self, lister: FolderLister, bucket: str, prefix: str, progress: Progress | None) -> Report:
         report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=self.clock())
-        stage = self.manifests.stage(bucket, self.policy, report.started_at) if self.manifests else None
+        now = self.as_of or report.started_at
+        stage = self.manifests.stage(bucket, self.policy, now) if self.manifests else None
         listing = ShardedListing(
-            self.lister,
+            lister,
             bucket,
             prefix,
             Plan(self.group_depth, self.concurrency),
-            lambda: Reconciler(self.policy, report.started_at),
+            lambda: Reconciler(self.policy, now),
         )
         pages = 0
         with closing(listing.batches()) as batches:
