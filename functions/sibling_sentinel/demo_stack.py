@@ -190,7 +190,7 @@ class Stack:
             full_sweep.handler,
             {"trigger": "schedule"},
             "FullSweep",
-            memory_limit_in_mb=1024,
+            memory_limit_in_mb=1769,
             budget_ms=budget_ms,
         )
         return result

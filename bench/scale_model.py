@@ -1,0 +1,281 @@
+"""The cost and time of one sweep at 10k to 1B objects, per mode, from measured per-key costs.
+
+    python bench/scale_model.py                 # check the model against docs/BENCHMARKS.md, print the table
+    python bench/scale_model.py --write-doc     # also replace the tables in docs/SCALE.md
+
+1. It fits the listing path's CPU cost per key (`c`) and fixed start-up (`s`) to the `--concurrency 1`
+   rows that `make bench` wrote into docs/BENCHMARKS.md (wall = requests x latency + keys x c + s),
+   then predicts every product row there, serial and sharded (wall = max(requests x latency / workers,
+   keys x c) + s), and prints prediction beside measurement. A model that misses by more than 15 %
+   exits 1.
+2. It measures the S3 Inventory path's CPU cost per row in this process: a generated inventory
+   (gzip CSV, shuffled across data files) read, sorted, merged and reconciled by the product's code.
+3. It computes each mode's time and cost at 10k, 1M, 100M and 1B objects with AWS's list prices
+   (us-east-1, below) and prints the table docs/SCALE.md holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import hashlib
+import io
+import json
+import math
+import random
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "docs" / "BENCHMARKS.md"
+SCALE = ROOT / "docs" / "SCALE.md"
+
+# AWS list prices, us-east-1, as published (check before relying on them).
+S3_LIST_PER_1K = 0.005  # ListObjectsV2, per 1,000 requests
+S3_GET_PER_1K = 0.0004
+INVENTORY_PER_MILLION = 0.0025  # S3 Inventory, per million objects listed
+LAMBDA_ARM_GB_S = 0.0000133334
+LAMBDA_PER_MILLION = 0.20
+SFN_STANDARD_PER_1K = 0.025  # state transitions
+SFN_EXPRESS_PER_MILLION = 1.00
+SFN_EXPRESS_GB_S = 0.00001667  # billed per 64 MB, 100 ms
+
+PAGE = 1000  # keys per LIST page
+S3_LATENCY_S = 0.050  # one LIST page from inside the region (issue 7)
+LAMBDA_GB = 1769 / 1024  # one full vCPU; the sweep is CPU-bound, so less memory is slower, not cheaper
+INVOCATION_S = 900 - 45  # Lambda's limit less FullSweep's safety margin
+MAX_INVOCATIONS = 48
+MAX_RUN_S = 6 * 3600  # SWEEP_MAX_RUN_SECONDS' default
+SHARD_WORKERS = 16
+MAP_CONCURRENCY = 1000  # Lambda's default account concurrency; Distributed Map allows up to 10,000
+OBJECTS_PER_FOLDER = 1000  # the Distributed Map items: host folders of about this many objects
+FOLDERS_PER_BATCH = 100
+
+
+# --- 1. the listing path, fitted to make bench's own numbers ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Measured:
+    keys: int
+    latency_s: float
+    workers: int
+    requests: int
+    wall_s: float
+
+
+def measured_rows(doc: Path = BENCHMARKS) -> list[Measured]:
+    """The product rows of every list-speed table in docs/BENCHMARKS.md."""
+    text = doc.read_text(encoding="utf-8")
+    block = text[text.index("<!-- list-speed:begin -->") : text.index("<!-- list-speed:end -->")]
+    rows = []
+    for table in re.split(r"\n(?=[\d,]+ keys, )", block)[1:]:
+        head = re.match(r"([\d,]+) keys, (\d+) ms", table)
+        assert head is not None
+        keys, latency = int(head.group(1).replace(",", "")), int(head.group(2)) / 1000
+        for line in table.splitlines():
+            m = re.match(r"\| product sweep, --concurrency (\d+) \| ([\d.]+) \|[^|]*\|[^|]*\| (\d+) \|", line)
+            if m:
+                rows.append(Measured(keys, latency, int(m.group(1)), int(m.group(3)), float(m.group(2))))
+    return rows
+
+
+def fit(rows: list[Measured]) -> tuple[float, float]:
+    """Least squares for wall - requests x latency = keys x c + s over the serial rows."""
+    serial = [r for r in rows if r.workers == 1]
+    xs = [r.keys for r in serial]
+    ys = [r.wall_s - r.requests * r.latency_s for r in serial]
+    n, mx, my = len(xs), sum(xs) / len(xs), sum(ys) / len(ys)
+    c = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+    return c, my - c * mx if n else 0.0
+
+
+def predict(row: Measured, c: float, s: float) -> float:
+    if row.workers == 1:
+        return row.requests * row.latency_s + row.keys * c + s
+    return max(row.requests * row.latency_s / row.workers, row.keys * c) + s
+
+
+# --- 2. the inventory path, measured here -------------------------------------------------------------
+
+
+class _Files:
+    def __init__(self, bodies: dict[str, bytes]) -> None:
+        self.bodies = bodies
+
+    def read(self, _bucket: str, key: str) -> bytes:
+        return self.bodies[key]
+
+    def open(self, _bucket: str, key: str) -> io.BytesIO:
+        return io.BytesIO(self.bodies[key])
+
+
+class _Serial:
+    def submit(self, work: Callable[[], Any]) -> Callable[[], Any]:
+        result = work()
+        return lambda: result
+
+
+def inventory_cost_per_row(rows: int = 200_000, files: int = 8) -> float:
+    """Seconds of CPU per inventory row: decode, sort, spill, merge, reconcile and report."""
+    from sibling_sentinel.config import Config
+    from sibling_sentinel.domain.inventory import Inventory
+    from sibling_sentinel.domain.sweep import Sweep
+
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    lines = []
+    for n in range(rows // 2):
+        key = f"backups/host{n % 200:04d}/{n:09d}.tar.zst"
+        when = f"{now - timedelta(days=1):%Y-%m-%dT%H:%M:%S}.000Z"
+        lines.append(["b", quote_plus(key, safe="/"), "5000", when, "e"])
+        lines.append(["b", quote_plus(key + ".list.txt", safe="/"), "300", when, "e"])
+    random.Random(1).shuffle(lines)
+    bodies: dict[str, bytes] = {}
+    for f in range(files):
+        text = io.StringIO()
+        csv.writer(text, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(lines[f::files])
+        bodies[f"inv/data/{f}.csv.gz"] = gzip.compress(text.getvalue().encode(), compresslevel=6)
+    bodies["inv/manifest.json"] = json.dumps(
+        {
+            "sourceBucket": "b",
+            "destinationBucket": "arn:aws:s3:::inv",
+            "version": "2016-11-30",
+            "creationTimestamp": str(int(now.timestamp() * 1000)),
+            "fileFormat": "CSV",
+            "fileSchema": "Bucket, Key, Size, LastModifiedDate, ETag",
+            "files": [
+                {"key": k, "size": len(v), "MD5checksum": hashlib.md5(v).hexdigest()}
+                for k, v in bodies.items()
+            ],
+        }
+    ).encode()
+    started = time.process_time()
+    inventory = Inventory.open(_Files(bodies), "inv", "inv/manifest.json", "b", _Serial())  # type: ignore[arg-type]
+    sweep = Sweep(inventory, Config().policy(), 0, 1, lambda: now, as_of=inventory.created_at)
+    report = sweep.run("b", "backups/")
+    assert report.counts["tarballs"] == rows // 2
+    return (time.process_time() - started) / rows
+
+
+# --- 3. the table ----------------------------------------------------------------------------------------
+
+
+def lambda_cost(seconds: float, gb: float = LAMBDA_GB, invocations: int = 1) -> float:
+    return seconds * gb * LAMBDA_ARM_GB_S + invocations * LAMBDA_PER_MILLION / 1e6
+
+
+def modes(n: int, c: float, c_inv: float) -> list[tuple[str, float, float, str]]:
+    """(mode, wall seconds, dollars, feasible or why not) for a sweep of n objects."""
+    pages = math.ceil(n / PAGE)
+    listing = pages * S3_LIST_PER_1K / 1000
+    serial_s = pages * S3_LATENCY_S + n * c
+    sharded_s = max(pages * S3_LATENCY_S / SHARD_WORKERS, n * c)
+    invocations = math.ceil(serial_s / INVOCATION_S)
+    chain_ok = invocations <= MAX_INVOCATIONS and serial_s <= MAX_RUN_S
+    inventory_s = n * c_inv
+    folders = math.ceil(n / OBJECTS_PER_FOLDER)
+    children = math.ceil(folders / FOLDERS_PER_BATCH)
+    folder_s = math.ceil(OBJECTS_PER_FOLDER / PAGE) * S3_LATENCY_S + OBJECTS_PER_FOLDER * c
+    child_s = FOLDERS_PER_BATCH * folder_s
+    map_s = math.ceil(children / MAP_CONCURRENCY) * child_s + 60  # + reading the folders and merging
+    map_cost = (
+        listing
+        + math.ceil(folders / PAGE) * S3_LIST_PER_1K / 1000  # the item reader lists the folders
+        + lambda_cost(children * child_s, invocations=children)
+        + children * 4 * SFN_STANDARD_PER_1K / 1000
+        + lambda_cost(n * 2e-6)  # the final merge of the children's counts and findings
+    )
+
+    def fits(seconds: float) -> str:
+        return "yes" if seconds <= INVOCATION_S else f"no: > {INVOCATION_S} s"
+
+    return [
+        ("single invocation (serial lister)", serial_s, listing + lambda_cost(serial_s), fits(serial_s)),
+        (
+            "continuation chain (serial lister)",
+            serial_s,
+            listing + lambda_cost(serial_s, invocations=invocations),
+            f"yes, {invocations} invocation(s)"
+            if chain_ok
+            else f"no: {invocations} invocations, past the bounds",
+        ),
+        (
+            f"concurrent shards ({SHARD_WORKERS} threads, one invocation)",
+            sharded_s,
+            listing + lambda_cost(sharded_s),
+            fits(sharded_s),
+        ),
+        (
+            "S3 Inventory (one stream)",
+            inventory_s,
+            n * INVENTORY_PER_MILLION / 1e6 + lambda_cost(inventory_s),
+            fits(inventory_s) + ("; /tmp needs ~50 B per row" if n > 10_000_000 else ""),
+        ),
+        (
+            f"Distributed Map over host folders ({MAP_CONCURRENCY} at once)",
+            map_s,
+            map_cost,
+            f"yes, {children} child run(s)",
+        ),
+    ]
+
+
+def human(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def table(c: float, c_inv: float) -> str:
+    out = ["| objects | mode | time | cost per sweep | works? |", "|---:|---|---:|---:|---|"]
+    for n in (10_000, 1_000_000, 100_000_000, 1_000_000_000):
+        for mode, seconds, dollars, ok in modes(n, c, c_inv):
+            out.append(f"| {n:,} | {mode} | {human(seconds)} | ${dollars:,.4f} | {ok} |")
+    return "\n".join(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write-doc", action="store_true", help=f"replace the tables in {SCALE.name}")
+    parser.add_argument("--inventory-rows", type=int, default=200_000)
+    args = parser.parse_args()
+    rows = measured_rows()
+    c, s = fit(rows)
+    check = ["| keys | latency | workers | measured s | model s | error |", "|---:|---:|---:|---:|---:|---:|"]
+    worst = 0.0
+    for r in rows:
+        p = predict(r, c, s)
+        error = (p - r.wall_s) / r.wall_s
+        worst = max(worst, abs(error))
+        ms = r.latency_s * 1000
+        check.append(f"| {r.keys:,} | {ms:.0f} ms | {r.workers} | {r.wall_s:.2f} | {p:.2f} | {error:+.0%} |")
+    c_inv = inventory_cost_per_row(args.inventory_rows)
+    fitted = (
+        f"Fitted to docs/BENCHMARKS.md: c = {c * 1e6:.1f} µs per key (listing path), s = {s:.2f} s "
+        f"start-up; measured here: {c_inv * 1e6:.1f} µs per inventory row ({args.inventory_rows:,} rows)."
+    )
+    result = "\n\n".join([fitted, "\n".join(check), table(c, c_inv)])
+    print(result)
+    if args.write_doc:
+        text = SCALE.read_text(encoding="utf-8")
+        begin, end = "<!-- scale-model:begin -->", "<!-- scale-model:end -->"
+        text = text[: text.index(begin) + len(begin)] + "\n" + result + "\n" + text[text.index(end) :]
+        SCALE.write_text(text, encoding="utf-8")
+    if worst > 0.15:
+        print(f"the model misses a measurement by {worst:.0%}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
