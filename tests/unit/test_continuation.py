@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -231,3 +232,29 @@ def test_only_its_own_checkpoints_are_read() -> None:
 def test_an_unreadable_checkpoint_is_an_error(text: str) -> None:
     with pytest.raises(CheckpointError):
         Checkpoint.read(iter(text.splitlines()))
+
+
+def test_an_inventory_sweep_carries_on_with_its_own_reference_time() -> None:
+    # given a sweep of an inventory taken a day ago, whose young tarball was young then too
+    objects = fleet()
+    taken = NOW - timedelta(days=1)
+    aged = [ListedObject(o.key, o.size, o.last_modified - timedelta(days=1), o.etag) for o in objects]
+    rig = Rig(aged)
+    opened: list[str] = []
+
+    def inventories(uri: str) -> tuple[FakeBucket, Any]:
+        opened.append(uri)
+        return rig.bucket, taken
+
+    rig.service = replace(rig.service, lister=FakeBucket(), inventories=inventories)
+    # when it runs as a chain of short invocations
+    payload: dict[str, Any] = {"inventory": "s3://inv/manifest.json"}
+    while True:
+        result = rig.invoke(payload, 3)
+        if not result.get("continued"):
+            break
+        payload = rig.invoker.invoked[-1][1]
+    # then every invocation reopened the inventory, and verdicts were judged as of when it was taken
+    assert len(opened) == result["invocations"] > 1
+    assert rig.report()["counts"]["pending"] == 1
+    assert rig.report()["counts"] == uninterrupted(objects)["counts"]
