@@ -284,3 +284,45 @@ class FakeInventoryFiles:
             raise ObjectNotFoundError(f"s3://{bucket}/{key}: no such object")
         self.opened.append(key)
         return io.BytesIO(self.bodies[(bucket, key)])
+
+
+class FullSweepRig:
+    """FullSweep over fakes of every port; continuation ports too, for the chain tests."""
+
+    def __init__(
+        self,
+        objects: Iterable[ListedObject],
+        page_size: int = 1000,
+        report_prefix: str = "sibling-sentinel/reports/",
+        clock_step_s: float = 0.5,
+        max_invocations: int = 48,
+    ) -> None:
+        from sibling_sentinel.config import Config
+        from sibling_sentinel.domain.full_sweep import FullSweep
+
+        self.bucket = FakeBucket(objects, page_size=page_size)
+        self.store = FakeReportStore()
+        self.checkpoints = FakeCheckpoints()
+        self.invoker = FakeInvoker()
+        self.bus = FakeBus()
+        self.alerts = FakeNotifier()
+        self.metrics = FakeCounter()
+        self.log = FakeLog()
+        self.clock = FakeClock(NOW, step_s=clock_step_s)
+        self.service = FullSweep(
+            lister=self.bucket,
+            policy=Config().policy(),
+            group_depth=1,
+            bucket="b",
+            watched_prefix="backups/",
+            report_prefix=report_prefix,
+            store=self.store,
+            bus=self.bus,
+            alerts=self.alerts,
+            metrics=self.metrics,
+            log=self.log,
+            clock=self.clock,
+            checkpoints=self.checkpoints,
+            invoker=self.invoker,
+            max_invocations=max_invocations,
+        )

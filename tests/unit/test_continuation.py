@@ -10,11 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sibling_sentinel.config import Config
 from sibling_sentinel.domain.checkpoint import Checkpoint, CheckpointError
 from sibling_sentinel.domain.full_sweep import (
     ALERT_INCOMPLETE,
-    FullSweep,
     SweepAbandonedError,
     SweepIncompleteError,
     SweepRequest,
@@ -25,14 +23,7 @@ from sibling_sentinel.errors import ConfigError, ThrottledError
 from fakes import (
     NOW,
     FakeBucket,
-    FakeBus,
-    FakeCheckpoints,
-    FakeClock,
-    FakeCounter,
-    FakeInvoker,
-    FakeLog,
-    FakeNotifier,
-    FakeReportStore,
+    FullSweepRig,
     obj,
 )
 
@@ -55,33 +46,9 @@ def fleet(hosts: int = 4, nights: int = 6) -> list[ListedObject]:
     return objects
 
 
-class Rig:
+class Rig(FullSweepRig):
     def __init__(self, objects: list[ListedObject], page_size: int = 2, max_invocations: int = 1000) -> None:
-        self.bucket = FakeBucket(objects, page_size=page_size)
-        self.store = FakeReportStore()
-        self.checkpoints = FakeCheckpoints()
-        self.invoker = FakeInvoker()
-        self.metrics = FakeCounter()
-        self.alerts = FakeNotifier()
-        self.bus = FakeBus()
-        self.clock = FakeClock(NOW, step_s=0.001)
-        self.service = FullSweep(
-            lister=self.bucket,
-            policy=Config().policy(),
-            group_depth=1,
-            bucket="b",
-            watched_prefix=PREFIX,
-            report_prefix="reports/",
-            store=self.store,
-            bus=self.bus,
-            alerts=self.alerts,
-            metrics=self.metrics,
-            log=FakeLog(),
-            clock=self.clock,
-            checkpoints=self.checkpoints,
-            invoker=self.invoker,
-            max_invocations=max_invocations,
-        )
+        super().__init__(objects, page_size, "reports/", 0.001, max_invocations)
 
     def invoke(self, payload: dict[str, Any], pages_per_invocation: int | None) -> dict[str, Any]:
         """One invocation that has time for `pages_per_invocation` pages (None: all of them)."""

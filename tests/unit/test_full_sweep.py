@@ -6,12 +6,10 @@ from typing import Any
 
 import pytest
 
-from sibling_sentinel.config import Config
 from sibling_sentinel.domain.full_sweep import (
     ALERT_BREACH,
     ALERT_INCOMPLETE,
     SWEEP_COMPLETED,
-    FullSweep,
     SweepIncompleteError,
     SweepRequest,
     ThresholdBreachedError,
@@ -23,13 +21,7 @@ from sibling_sentinel.errors import ConfigError
 
 from fakes import (
     NOW,
-    FakeBucket,
-    FakeBus,
-    FakeClock,
-    FakeCounter,
-    FakeLog,
-    FakeNotifier,
-    FakeReportStore,
+    FullSweepRig,
     obj,
 )
 from fixtures import event
@@ -50,29 +42,7 @@ SWEEP_METRICS = {
 }
 
 
-class Rig:
-    def __init__(self, objects: list[Any], page_size: int = 1000) -> None:
-        self.bucket = FakeBucket(objects, page_size=page_size)
-        self.store = FakeReportStore()
-        self.bus = FakeBus()
-        self.alerts = FakeNotifier()
-        self.metrics = FakeCounter()
-        self.log = FakeLog()
-        self.service = FullSweep(
-            lister=self.bucket,
-            policy=Config().policy(),
-            group_depth=1,
-            bucket="b",
-            watched_prefix=PREFIX,
-            report_prefix="sibling-sentinel/reports/",
-            store=self.store,
-            bus=self.bus,
-            alerts=self.alerts,
-            metrics=self.metrics,
-            log=self.log,
-            clock=FakeClock(NOW, step_s=0.5),
-        )
-
+class Rig(FullSweepRig):
     def run(self, request: SweepRequest, time_left: list[float] | None = None) -> dict[str, Any]:
         left = iter(time_left or [])
         return self.service.run(request, "0123456789abcdef", lambda: next(left, 900.0))
