@@ -297,16 +297,18 @@ class FullSweep:
         return checkpoint
 
     def _publish(self, request: SweepRequest, report: Report, run_id: str, uri: str) -> None:
-        """Metrics only describe the whole watched prefix, so a sub-prefix run cannot feed the alarms."""
+        """Event, alert, then metrics: if SNS fails, no heartbeat goes out and the invocation's error
+        reaches the errors alarm. Metrics only describe the whole watched prefix, so a sub-prefix run
+        cannot feed the alarms."""
         if not report.complete:
-            self.metrics.count("SweepIncomplete")
             self.alerts.publish(*incomplete_alert(report, run_id, uri), kind=ALERT_INCOMPLETE)
+            self.metrics.count("SweepIncomplete")
             return
-        if request.prefix == self.watched_prefix:
-            self._count(report)
         self.bus.put(SWEEP_COMPLETED, summary(report, run_id, uri))
         if report.breach:
             self.alerts.publish(*breach_alert(report, uri), kind=ALERT_BREACH)
+        if request.prefix == self.watched_prefix:
+            self._count(report)
 
     def _count(self, report: Report) -> None:
         counts = report.counts
