@@ -32,8 +32,8 @@ demo: $(STAMP)
 	$(BIN)/sibling-sentinel demo
 
 ## test: lint, types, then every test with branch coverage (fails under 90%), template checks included
-test: lint $(CHECKOV)
-	CHECKOV=$(CHECKOV) $(BIN)/pytest --cov --cov-branch --cov-report=term -p no:cacheprovider
+test: lint $(CHECKOV) $(SAM)
+	CHECKOV=$(CHECKOV) SAM=$(SAM) $(BIN)/pytest --cov --cov-branch --cov-report=term -p no:cacheprovider
 
 ## lint: ruff (lint + format check) and mypy --strict on functions/
 lint: $(STAMP)

@@ -1,4 +1,5 @@
 import pytest
+import urllib3  # noqa: F401 (imported before sockets are blocked: it probes for IPv6 with a socket at import)
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,8 @@ from template_tools import ROOT, TEMPLATE, transformed
 # checkov pins an older boto3, so the Makefile installs it into a venv of its own.
 CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".venv-checkov" / "bin" / "checkov"))
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+# The SAM CLI pins its own boto3 too; the Makefile installs it into .venv-sam.
+SAM = Path(os.environ.get("SAM", ROOT / ".venv-sam" / "bin" / "sam"))
 
 
 def run(*command: str | Path) -> subprocess.CompletedProcess[str]:
@@ -46,6 +48,21 @@ def test_checkov_passes_and_every_skip_is_justified() -> None:
     skips = TEMPLATE.read_text(encoding="utf-8").count("- id: CKV_")
     comments = [line for line in TEMPLATE.read_text(encoding="utf-8").splitlines() if "comment:" in line]
     assert skips == len(comments)
+
+
+def test_sam_validate_lint_passes_without_credentials() -> None:
+    if not SAM.exists():
+        pytest.fail(f"the SAM CLI not found at {SAM}; `make test` installs it into .venv-sam")
+    result = subprocess.run(
+        [str(SAM), "validate", "--lint", "--template-file", str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
 def test_lambda_requirements_are_generated_from_pyproject() -> None:
