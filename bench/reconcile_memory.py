@@ -106,9 +106,9 @@ class GeneratedLister:
         self.keys = keys
         self.missing_rate = missing_rate
 
-    def pages(self, bucket: str, prefix: str) -> Iterator[Sequence[ListedObject]]:
-        if (bucket, prefix) != (BUCKET, PREFIX):
-            raise ValueError(f"this lister only knows s3://{BUCKET}/{PREFIX}, not s3://{bucket}/{prefix}")
+    def pages(self, bucket: str, prefix: str, start_after: str = "") -> Iterator[Sequence[ListedObject]]:
+        if (bucket, prefix, start_after) != (BUCKET, PREFIX, ""):
+            raise ValueError(f"this lister only lists s3://{BUCKET}/{PREFIX} from its start")
         objects = listing(self.keys, self.missing_rate)
         while page := list(itertools.islice(objects, PAGE_SIZE)):
             yield page

@@ -87,6 +87,21 @@ def test_groups_give_the_newest_complete_backup_per_host() -> None:
     assert groups["h2"]["newest_complete"] is None
 
 
+def test_outcomes_of_interleaved_shards_each_count_in_their_own_group() -> None:
+    # given the outcomes of two hosts' shards and of the prefix itself, handed over interleaved
+    outcomes = {
+        name: list(reconcile([[obj(f"backups/{name}{n}.tar", age_s=DAY) for n in range(3)]], POLICY, NOW))
+        for name in ("h1/", "h2/", "")
+    }
+    report = Report("bkt", "backups/", 0, started_at=NOW)
+    for batch in zip(outcomes["h1/"], outcomes["h2/"], outcomes[""], outcomes["h1/"], strict=True):
+        for outcome in batch:
+            report.add(outcome)
+    # then each host counts its own tarballs, and the prefix's own count in the top group
+    counts = {name: group.counts["tarballs"] for name, group in report.groups.items()}
+    assert counts == {"h1": 6, "h2": 3, TOP_GROUP: 3}
+
+
 def test_problems_at_the_threshold_are_not_a_breach() -> None:
     assert build(FLEET, threshold=2).breach is False
     assert build(FLEET, threshold=1).breach is True

@@ -26,9 +26,10 @@ class OutOfOrderError(SentinelError):
     """The input was not in strictly ascending S3 key order, so verdicts could be wrong."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _OpenTarball:
     obj: ListedObject
+    rules: tuple[SiblingRule, ...]
     sibling_keys: tuple[str, ...]
     found: dict[str, ListedObject] = field(default_factory=dict)
 
@@ -39,6 +40,9 @@ class _OpenSibling:
     rule: SiblingRule
     expected: str
     claimed: bool
+
+
+_BY_KEY = Anchor.KEY  # a module constant: reading a member off the enum class costs a Python-level lookup
 
 
 class Reconciler:
@@ -61,18 +65,29 @@ class Reconciler:
         return len(self._tarballs) + len(self._siblings)
 
     def feed(self, obj: ListedObject) -> list[Outcome]:
-        if self._last_key is not None and obj.key <= self._last_key:
-            raise OutOfOrderError(f"{obj.key!r} came after {self._last_key!r}")
-        self._last_key = obj.key
-        self.objects_seen += 1
+        return self.feed_page((obj,))
+
+    def feed_page(self, objects: Iterable[ListedObject]) -> list[Outcome]:
+        """`feed` for many objects at once: the sweep's per-key cost, so one call and one list per page."""
+        policy, closing, close = self._policy, self._closing, self._close
+        extension_of = policy.naming.extension_of
         out: list[Outcome] = []
-        if self._policy.naming.is_tarball(obj.key):
-            self._open_tarball(obj)
-        for rule in self._policy.rules_at(obj.key):
-            base = rule.base_of(obj.key)
-            if base is not None:
-                self._sibling_seen(obj, rule, base, out)
-        self._close_through(obj.key, out)
+        for obj in objects:
+            key = obj.key
+            if self._last_key is not None and key <= self._last_key:
+                raise OutOfOrderError(f"{key!r} came after {self._last_key!r}")
+            self._last_key = key
+            self.objects_seen += 1
+            extension = extension_of(key)
+            rules = policy.rules_at(key)
+            if extension is not None:
+                self._open_tarball(obj, key[: -len(extension)], rules)
+            for rule in rules:
+                base = rule.base_of(key)
+                if base is not None:
+                    self._sibling_seen(obj, rule, base, out)
+            while closing and closing[0][0] <= key:
+                close(heapq.heappop(closing)[2], out)
         return out
 
     def finish(self) -> list[Outcome]:
@@ -85,26 +100,33 @@ class Reconciler:
         self._seq += 1
         heapq.heappush(self._closing, (release, self._seq, key))
 
-    def _open_tarball(self, obj: ListedObject) -> None:
-        entry = _OpenTarball(obj, self._policy.sibling_keys(obj.key))
-        for sibling_key in entry.sibling_keys:
+    def _open_tarball(self, obj: ListedObject, stem: str, rules: tuple[SiblingRule, ...]) -> None:
+        key = obj.key
+        sibling_keys = tuple([rule.sibling_key(key, stem) for rule in rules])
+        entry = _OpenTarball(obj, rules, sibling_keys)
+        release = key
+        for sibling_key in sibling_keys:
             earlier = self._siblings.get(sibling_key)
             if earlier is not None:
                 earlier.claimed = True
                 entry.found[sibling_key] = earlier.obj
-            elif sibling_key > obj.key:
-                self._waiting.setdefault(sibling_key, []).append(obj.key)
-        self._tarballs[obj.key] = entry
-        self._schedule(max(obj.key, *entry.sibling_keys), obj.key)
+            elif sibling_key > key:
+                self._waiting.setdefault(sibling_key, []).append(key)
+            if sibling_key > release:
+                release = sibling_key
+        self._tarballs[key] = entry
+        self._schedule(release, key)
 
     def _sibling_seen(self, obj: ListedObject, rule: SiblingRule, base: str, out: list[Outcome]) -> None:
         naming = self._policy.naming
-        if rule.anchor is Anchor.KEY and not naming.is_tarball(base):
+        by_key = rule.anchor is _BY_KEY
+        if by_key and base not in self._tarballs and not naming.is_tarball(base):
             return  # `notes.list.txt` is just a file, not a listing of anything
-        owners = self._waiting.pop(obj.key, [])
-        for owner in owners:
-            self._tarballs[owner].found[obj.key] = obj
-        if rule.anchor is Anchor.KEY:
+        owners = self._waiting.pop(obj.key, None)
+        if owners is not None:
+            for owner in owners:
+                self._tarballs[owner].found[obj.key] = obj
+        if by_key:
             if not owners:
                 out.append(Orphan(obj, rule, base))
             return
@@ -116,10 +138,6 @@ class Reconciler:
         self._siblings[obj.key] = _OpenSibling(obj, rule, base + ".*", bool(owners))
         self._schedule(last_owner, obj.key)
 
-    def _close_through(self, key: str, out: list[Outcome]) -> None:
-        while self._closing and self._closing[0][0] <= key:
-            self._close(heapq.heappop(self._closing)[2], out)
-
     def _close(self, key: str, out: list[Outcome]) -> None:
         tarball = self._tarballs.pop(key, None)
         if tarball is not None:
@@ -129,7 +147,8 @@ class Reconciler:
                     waiters.remove(key)
                     if not waiters:
                         del self._waiting[sibling_key]
-            out.append(self._policy.judge(tarball.obj, tarball.found, self._now))
+            judge = self._policy.judge_listed
+            out.append(judge(tarball.obj, tarball.rules, tarball.sibling_keys, tarball.found, self._now))
             return
         sibling = self._siblings.pop(key)
         if not sibling.claimed:
@@ -163,9 +182,8 @@ class Reconciler:
         reconciler._seq = state["seq"]
         for row, sibling_keys, found in state["tarballs"]:
             obj = ListedObject.from_row(row)
-            entry = _OpenTarball(
-                obj, tuple(sibling_keys), {o.key: o for o in map(ListedObject.from_row, found)}
-            )
+            entry = _OpenTarball(obj, policy.rules_at(obj.key), tuple(sibling_keys))
+            entry.found.update((o.key, o) for o in map(ListedObject.from_row, found))
             reconciler._tarballs[obj.key] = entry
         for row, rule_name, expected, claimed in state["siblings"]:
             obj = ListedObject.from_row(row)
@@ -181,6 +199,5 @@ def reconcile(pages: Iterable[Iterable[ListedObject]], policy: Policy, now: date
     """Outcomes for every tarball and orphan in `pages`, however the listing was split into pages."""
     reconciler = Reconciler(policy, now)
     for page in pages:
-        for obj in page:
-            yield from reconciler.feed(obj)
+        yield from reconciler.feed_page(page)
     yield from reconciler.finish()

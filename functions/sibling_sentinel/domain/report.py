@@ -16,6 +16,8 @@ from .objects import ListedObject
 from .verdicts import Orphan, Outcome, TarballVerdict, Verdict
 
 TOP_GROUP = "."  # tarballs that sit above the group depth, directly under the prefix
+_OK = Verdict.OK  # module constants: reading `Verdict.OK` or a member's `.value` is a Python-level lookup
+_VALUE = {v: v.value for v in Verdict}
 
 
 def _iso(when: datetime) -> str:
@@ -99,7 +101,8 @@ def findings_of(outcome: Outcome) -> list[Finding]:
             result.sibling.size if result.sibling else None,
             result.sibling.last_modified if result.sibling else None,
         )
-        for result in outcome.not_ok
+        for result in outcome.results
+        if result.verdict is not _OK
     ]
 
 
@@ -159,14 +162,15 @@ class Group:
     newest_complete: ListedObject | None = None
 
     def add(self, outcome: Outcome) -> None:
-        self.counts[outcome.verdict.value] += 1
+        counts, verdict = self.counts, outcome.verdict
+        counts[_VALUE[verdict]] += 1
         if isinstance(outcome, TarballVerdict):
-            self.counts["tarballs"] += 1
+            counts["tarballs"] += 1
             for result in outcome.results:
                 if result.checksum is not None:
-                    self.counts[_CHECKSUM + result.checksum.value] += 1
+                    counts[_CHECKSUM + result.checksum.value] += 1
             self.newest_tarball = _newest(self.newest_tarball, outcome.tarball)
-            if outcome.verdict is Verdict.OK:
+            if verdict is _OK:
                 self.newest_complete = _newest(self.newest_complete, outcome.tarball)
 
     def to_dict(self) -> dict[str, Any]:
@@ -230,11 +234,20 @@ class Report:
     paused: dict[str, Any] | None = None  # an incomplete sweep's open state, to carry on from
     groups: dict[str, Group] = field(default_factory=dict)
     findings: FindingLog = field(default_factory=FindingLog)
+    _last_folder: tuple[str, Group] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add(self, outcome: Outcome) -> None:
+        """Outcomes come folder by folder, so the group of the last folder is remembered."""
         key = outcome.tarball.key if isinstance(outcome, TarballVerdict) else outcome.sibling.key
-        name = group_of(key, self.prefix, self.group_depth)
-        self.groups.setdefault(name, Group(name)).add(outcome)
+        folder = key[: key.rfind("/") + 1]
+        last = self._last_folder
+        if last is not None and last[0] == folder:
+            group = last[1]
+        else:
+            name = group_of(key, self.prefix, self.group_depth)
+            group = self.groups.setdefault(name, Group(name))
+            self._last_folder = (folder, group)
+        group.add(outcome)
         for finding in findings_of(outcome):
             self.findings.add(finding)
 

@@ -179,7 +179,4 @@ class ShardedListing:
     def _feed(self, reconciler: Reconciler, objects: Sequence[ListedObject]) -> Batch:
         if self._stop.is_set():
             raise _Stopped
-        outcomes: list[Outcome] = []
-        for obj in objects:
-            outcomes += reconciler.feed(obj)
-        return Batch(len(objects), outcomes)
+        return Batch(len(objects), reconciler.feed_page(objects))

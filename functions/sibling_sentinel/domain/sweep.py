@@ -85,9 +85,8 @@ class Sweep:
         pages = self.lister.pages(bucket, prefix, start_after)
         try:
             for page_number, page in enumerate(pages, start=1):
-                for obj in page:
-                    for outcome in _inspected(stage, reconciler.feed(obj)):
-                        report.add(outcome)
+                for outcome in _inspected(stage, reconciler.feed_page(page)):
+                    report.add(outcome)
                 report.objects_listed = reconciler.objects_seen
                 if progress is not None:
                     progress(page_number, report)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -39,9 +39,13 @@ _WORST_FIRST = (
     Verdict.PENDING,
     Verdict.OK,
 )
+_RANK = {v: i for i, v in enumerate(_WORST_FIRST)}
+_OK = Verdict.OK  # a module constant: reading a member off the enum class costs a Python-level lookup
+_PENDING = Verdict.PENDING
+_NONE: Mapping[str, str] = {}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleVerdict:
     rule: SiblingRule
     verdict: Verdict
@@ -51,7 +55,7 @@ class RuleVerdict:
     checksum: Checksum | None = None  # set for a valid manifest: could its sha256 be checked against S3?
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TarballVerdict:
     tarball: ListedObject
     results: tuple[RuleVerdict, ...]
@@ -60,12 +64,12 @@ class TarballVerdict:
 
     def __post_init__(self) -> None:
         """The worst rule verdict, worked out once: a sweep's report reads it several times per tarball."""
-        present = {r.verdict for r in self.results}
-        object.__setattr__(self, "verdict", next((v for v in _WORST_FIRST if v in present), Verdict.OK))
+        ranks = [_RANK[r.verdict] for r in self.results if r.verdict in _RANK]
+        object.__setattr__(self, "verdict", _WORST_FIRST[min(ranks)] if ranks else _OK)
 
     @property
     def not_ok(self) -> tuple[RuleVerdict, ...]:
-        return tuple(r for r in self.results if r.verdict is not Verdict.OK)
+        return tuple(r for r in self.results if r.verdict is not _OK)
 
     @property
     def siblings(self) -> dict[str, ListedObject]:
@@ -76,7 +80,7 @@ class TarballVerdict:
         return next((r for r in self.results if r.rule.name == rule_name), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Orphan:
     """A sibling whose tarball is not there; reported about the sibling's own key."""
 
@@ -124,7 +128,7 @@ class Policy:
 
     def sibling_keys(self, tarball_key: str) -> tuple[str, ...]:
         stem = self.naming.stem(tarball_key)
-        return tuple(rule.sibling_key(tarball_key, stem) for rule in self.rules_at(tarball_key))
+        return tuple([rule.sibling_key(tarball_key, stem) for rule in self.rules_at(tarball_key)])
 
     def judge(
         self,
@@ -140,15 +144,33 @@ class Policy:
         a valid manifest's key to whether S3 could confirm its sha256; the content is read
         elsewhere, because a listing alone cannot tell.
         """
-        young = (now - tarball.last_modified).total_seconds() < self.grace_s
+        rules, keys = self.rules_at(tarball.key), self.sibling_keys(tarball.key)
+        return self.judge_listed(tarball, rules, keys, siblings, now, invalid, checksums)
+
+    def judge_listed(
+        self,
+        tarball: ListedObject,
+        rules: Sequence[SiblingRule],
+        sibling_keys: Sequence[str],
+        siblings: Mapping[str, ListedObject],
+        now: datetime,
+        invalid: Mapping[str, str] | None = None,
+        checksums: Mapping[str, Checksum] | None = None,
+    ) -> TarballVerdict:
+        """`judge` with the rules and sibling keys the sweep already worked out when it listed the tarball."""
+        young: bool | None = None  # worked out only for a rule that is not ok, which few are
+        invalid = invalid or _NONE
         results = []
-        rules = self.rules_at(tarball.key)
-        for rule, key in zip(rules, self.sibling_keys(tarball.key), strict=True):
-            verdict, reason = _judge_rule(rule, tarball, key, siblings.get(key), (invalid or {}).get(key))
-            if verdict is not Verdict.OK and young:
-                verdict, reason = Verdict.PENDING, f"{reason} (tarball younger than {self.grace_s}s grace)"
-            checksum = (checksums or {}).get(key) if verdict is Verdict.OK else None
-            results.append(RuleVerdict(rule, verdict, key, siblings.get(key), reason, checksum))
+        for rule, key in zip(rules, sibling_keys, strict=True):
+            sibling = siblings.get(key)
+            verdict, reason = _judge_rule(rule, tarball, key, sibling, invalid.get(key))
+            if verdict is not _OK:
+                if young is None:
+                    young = (now - tarball.last_modified).total_seconds() < self.grace_s
+                if young:
+                    verdict, reason = _PENDING, f"{reason} (tarball younger than {self.grace_s}s grace)"
+            checksum = checksums.get(key) if checksums and verdict is _OK else None
+            results.append(RuleVerdict(rule, verdict, key, sibling, reason, checksum))
         return TarballVerdict(tarball, tuple(results))
 
 
@@ -177,7 +199,7 @@ def _judge_rule(
     if sibling is None:
         if rule.required:
             return Verdict.MISSING, f"no {rule.name} sibling{_too_long(sibling_key)}"
-        return Verdict.OK, f"optional {rule.name} sibling absent"
+        return _OK, f"optional {rule.name} sibling absent"
     if sibling.size < rule.min_bytes:
         return Verdict.UNDERSIZED, f"{rule.name} is {sibling.size} bytes, minimum {rule.min_bytes}"
     lag = (tarball.last_modified - sibling.last_modified).total_seconds()
@@ -188,4 +210,4 @@ def _judge_rule(
         )
     if invalid_reason is not None:
         return Verdict.INVALID, f"{rule.name} is invalid: {invalid_reason}"
-    return Verdict.OK, f"{rule.name} present"
+    return _OK, f"{rule.name} present"

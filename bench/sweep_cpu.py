@@ -1,0 +1,103 @@
+"""The sweep's CPU per key, in-process and without a network: the page parser, and the domain.
+
+It renders `list_speed.py`'s dataset as the loopback endpoint serves it (real ListObjectsV2 XML,
+`encoding-type=url`), then times, each as the best of `--repeat` runs:
+
+- `parse`: the lean page parser on every page, the key URL-decoded as botocore's `after-call`
+  handler does, and `S3Lister`'s `ListedObject`s built;
+- `domain`: a `Reconciler` fed page by page, every outcome into a `Report`, and the JSON rendered.
+
+No botocore request path, threads or sockets: this is the part of `list_speed.py`'s product time
+that the product's own code spends. `--profile domain` (or `parse`) prints cProfile's top functions
+instead. A benchmark, not a test. See docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote_plus
+
+from s3_endpoint import PREFIX, Listing, dataset
+from sibling_sentinel.adapters import list_page
+from sibling_sentinel.adapters.s3 import _objects
+from sibling_sentinel.config import Config
+from sibling_sentinel.domain.objects import ListedObject
+from sibling_sentinel.domain.reconcile import Reconciler
+from sibling_sentinel.domain.report import Report
+
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
+
+
+def bodies(keys: int) -> list[str]:
+    listing = Listing(dataset(keys, hosts=50))
+    out, query = [], {"list-type": "2", "prefix": PREFIX, "encoding-type": "url"}
+    while True:
+        body = listing.page(query).decode("utf-8")
+        out.append(body)
+        if "<NextContinuationToken>" not in body:
+            return out
+        query["continuation-token"] = body.split("<NextContinuationToken>")[1].split("<")[0]
+
+
+def parse(pages: list[str]) -> list[list[ListedObject]]:
+    parsed = []
+    for body in pages:
+        contents: Any = list_page.contents(body)
+        list_page.without_contents(body)
+        for o in contents:
+            o["Key"] = unquote_plus(o["Key"])
+        parsed.append(_objects({"Contents": contents}))
+    return parsed
+
+
+def domain(pages: list[list[ListedObject]]) -> Report:
+    report = Report("bench-bucket", PREFIX, 0, started_at=NOW)
+    reconciler = Reconciler(Config().policy(), NOW)
+    for page in pages:
+        for outcome in reconciler.feed_page(page):
+            report.add(outcome)
+    for outcome in reconciler.finish():
+        report.add(outcome)
+    report.write_json(io.StringIO())
+    return report
+
+
+def best_of(repeat: int, run: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--profile", choices=["parse", "domain"])
+    args = parser.parse_args()
+    xml = bodies(args.keys)
+    objects = parse(xml)
+    runs: dict[str, Callable[[], object]] = {"parse": lambda: parse(xml), "domain": lambda: domain(objects)}
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.runcall(runs[args.profile])
+        pstats.Stats(profile).sort_stats("tottime").print_stats(20)
+        return
+    counts = domain(objects).to_counts()
+    print(f"{args.keys:,} keys, {counts['tarballs']:,} tarballs, {counts['missing']:,} missing")
+    for name, run in runs.items():
+        seconds = best_of(args.repeat, run)
+        print(f"{name:7} {seconds:6.3f} s  {seconds / args.keys * 1e6:5.2f} us per key")
+
+
+if __name__ == "__main__":
+    main()
