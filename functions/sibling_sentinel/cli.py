@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
-from .config import Config, parse_s3_url
+from .config import Config, comma_list, parse_s3_url
 from .domain.inspection import ManifestInspector
 from .domain.report import Report, findings_of
 from .domain.restore import RestoreSearch
@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--threshold", type=int, metavar="N", help="problems allowed before exit 1 (0)")
     common.add_argument(
         "--extensions",
-        type=_list,
+        type=comma_list,
         metavar="LIST",
         help="tarball extensions, comma-separated",
     )
@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--manifest-rules",
-        type=_list,
+        type=comma_list,
         metavar="LIST",
         help="per-folder manifest rule, e.g. 'backups/corpus/=required,backups/scratch/=off'",
     )
@@ -123,22 +123,18 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("--format", choices=("text", "json"), default="text")
     restore.add_argument("--endpoint-url", metavar="URL", help="S3 endpoint (else AWS_ENDPOINT_URL)")
     restore.add_argument(
-        "--extensions", type=_list, metavar="LIST", help="tarball extensions, comma-separated"
+        "--extensions", type=comma_list, metavar="LIST", help="tarball extensions, comma-separated"
     )
-    restore.add_argument("--concurrency", type=int, metavar="N", help="manifest reads in parallel (8)")
+    restore.add_argument("--concurrency", type=int, metavar="N", help="manifest reads in parallel (16)")
 
     demo = sub.add_parser("demo", help="the whole system on an embedded moto server; no AWS account needed")
     demo.add_argument("--serve", action="store_true", help="keep the embedded endpoint up afterwards")
     return p
 
 
-def _list(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
 def _versions(text: str) -> frozenset[int]:
     try:
-        versions = frozenset(int(part) for part in _list(text))
+        versions = frozenset(int(part) for part in comma_list(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} must be integers, comma-separated, e.g. 3,4") from None
     if not versions or min(versions) < 0:
@@ -204,7 +200,7 @@ def run_sweep(
             config.group_depth,
             clock=lambda: datetime.now(UTC),
             manifests=reads if config.reads_manifests else None,
-            concurrency=1 if as_of is not None else config.concurrency,  # an inventory is one stream
+            concurrency=config.concurrency,
             as_of=as_of,
         )
         report = sweep.run(bucket, as_folder(prefix), progress=_progress(err) if err.isatty() else None)
@@ -225,10 +221,9 @@ def run_check(config: Config, bucket: str, key: str, out: TextIO, fmt: str) -> i
     from .adapters.s3_content import S3Content
     from .wiring import aws_client
 
-    s3, policy, now = aws_client(config, "s3"), config.policy(), datetime.now(UTC)
-    result = check_tarball(S3Objects(s3), bucket, key, policy, now)
-    if config.reads_manifests:
-        result = ManifestInspector(S3Content(s3)).inspect(bucket, result, policy, now).verdict
+    s3 = aws_client(config, "s3")
+    manifests = ManifestInspector(S3Content(s3)) if config.reads_manifests else None
+    result = check_tarball(S3Objects(s3), bucket, key, config.policy(), datetime.now(UTC), manifests)
     findings = findings_of(result)
     breach = int(result.verdict.is_problem) > config.threshold
     if fmt == "json":
@@ -238,15 +233,7 @@ def run_check(config: Config, bucket: str, key: str, out: TextIO, fmt: str) -> i
                     "bucket": bucket,
                     "key": key,
                     "verdict": result.verdict.value,
-                    "siblings": [
-                        {
-                            "rule": r.rule.name,
-                            "sibling": r.sibling_key,
-                            "verdict": r.verdict.value,
-                            "reason": r.reason,
-                        }
-                        for r in result.results
-                    ],
+                    "siblings": [r.to_dict() for r in result.results],
                     "findings": [f.to_dict() for f in findings],
                     "threshold": config.threshold,
                     "breach": breach,

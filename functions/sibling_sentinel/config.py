@@ -192,10 +192,15 @@ def _requirement(field: str, value: str) -> Requirement:
         raise ConfigError(f"{_name(field)} must be one of {choices}, got {value!r}") from None
 
 
+def comma_list(raw: str) -> tuple[str, ...]:
+    """`a, b,,c` -> ("a", "b", "c"), for variables and flags alike."""
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
 def _parse(field: str, raw: str) -> Any:
     default = next(f for f in fields(Config) if f.name == field).default
     if isinstance(default, tuple):
-        return tuple(part.strip() for part in raw.split(",") if part.strip())
+        return comma_list(raw)
     if isinstance(default, int):
         try:
             return int(raw)

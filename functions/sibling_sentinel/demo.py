@@ -299,10 +299,14 @@ def _show_checks(out: TextIO, metrics: dict[str, list[float]]) -> None:
     )
 
 
+def _when(stamp: dict[str, str]) -> datetime:
+    return datetime.fromisoformat(stamp["last_modified"])
+
+
 def _age(stamp: dict[str, str] | None, now: datetime) -> str:
     if stamp is None:
         return "NONE"
-    seconds = (now - datetime.fromisoformat(stamp["last_modified"].replace("Z", "+00:00"))).total_seconds()
+    seconds = (now - _when(stamp)).total_seconds()
     if seconds < 60:
         return "just now"
     return f"{seconds / DAY:.1f}d ago" if seconds >= DAY else f"{seconds / HOUR:.1f}h ago"
@@ -326,9 +330,7 @@ def _show_hosts(out: TextIO, report: dict[str, Any], now: datetime) -> None:
         judged = c["tarballs"] - c["pending"]
         coverage = f"{c['ok'] / judged:.0%}" if judged else "-"
         newest = group["newest_tarball"]
-        silent = newest is not None and (
-            now - datetime.fromisoformat(newest["last_modified"].replace("Z", "+00:00"))
-        ) > timedelta(days=2)
+        silent = newest is not None and now - _when(newest) > timedelta(days=2)
         note = "<- no backup for a week" if silent else ("<- problems" if group["problems"] else "")
         rows.append(
             (

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .adapters.aws import client
+from .config import parse_s3_url
 from .domain.tarballs import DEFAULT_EXTENSIONS
 from .events import upload_pattern
 
@@ -55,7 +56,6 @@ class Stack:
     urls: dict[str, str] = field(default_factory=dict)
     topic_arn: str = ""
     metrics: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    invocations: int = 0
 
     def client(self, service: str) -> Any:
         return client(service, self.endpoint, max_attempts=3)
@@ -119,7 +119,6 @@ class Stack:
 
     def _invoke(self, handler: Callable[[Any, Any], Any], event: Any, name: str, **context: Any) -> Any:
         """Runs a handler, keeping the EMF it prints (as CloudWatch would) instead of showing it."""
-        self.invocations += 1
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
             try:
@@ -222,7 +221,7 @@ class Stack:
         return [json.loads(m["Body"]) for m in self.drain("event-inbox")]
 
     def read_report(self, uri: str) -> dict[str, Any]:
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        bucket, key = parse_s3_url(uri)
         body = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
         report: dict[str, Any] = json.loads(body)
         return report

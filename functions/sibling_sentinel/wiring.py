@@ -38,11 +38,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _reads(config: Config, s3: Any, pool: Parallel) -> ManifestReads:
+    """Manifest reads on `config.concurrency` workers, a few outcomes per worker in flight."""
+    return ManifestReads(ManifestInspector(S3Content(s3)), pool, window=4 * config.concurrency)
+
+
 @contextmanager
 def manifest_reads(config: Config, s3: Any) -> Iterator[ManifestReads]:
-    """Manifest reads on `config.concurrency` workers, a few outcomes per worker in flight."""
     with ThreadPool(config.concurrency) as pool:
-        yield ManifestReads(ManifestInspector(S3Content(s3)), pool, window=4 * config.concurrency)
+        yield _reads(config, s3, pool)
 
 
 def open_inventory(
@@ -117,7 +121,7 @@ def checker(config: Config, logger: Logger, metrics: Metrics) -> tuple[Checker, 
 def full_sweep(config: Config, logger: Logger, metrics: Metrics) -> FullSweep:
     """Reports go to REPORT_BUCKET, or beside the backups when it is empty."""
     config.require("bucket", "alert_topic_arn")
-    s3 = aws_client(config, "s3")
+    s3, reports = aws_client(config, "s3"), config.report_bucket or config.bucket
     return FullSweep(
         lister=S3Lister(s3),
         policy=config.policy(),
@@ -125,8 +129,8 @@ def full_sweep(config: Config, logger: Logger, metrics: Metrics) -> FullSweep:
         bucket=config.bucket,
         watched_prefix=config.prefix,
         report_prefix=config.report_prefix,
-        store=S3ReportStore(s3, config.report_bucket or config.bucket),
-        checkpoints=S3Checkpoints(s3, config.report_bucket or config.bucket),
+        store=S3ReportStore(s3, reports),
+        checkpoints=S3Checkpoints(s3, reports),
         inventories=lambda uri: _opened(
             open_inventory(config, s3, uri, config.bucket, _inventory_pool(config.concurrency))
         ),
@@ -138,11 +142,5 @@ def full_sweep(config: Config, logger: Logger, metrics: Metrics) -> FullSweep:
         log=logger,
         clock=utc_now,
         # A warm container keeps its read workers between invocations; they idle while it is frozen.
-        manifests=(
-            ManifestReads(
-                ManifestInspector(S3Content(s3)), ThreadPool(config.concurrency), 4 * config.concurrency
-            )
-            if config.reads_manifests
-            else None
-        ),
+        manifests=_reads(config, s3, ThreadPool(config.concurrency)) if config.reads_manifests else None,
     )

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -100,9 +101,9 @@ def test_deadline_is_capped_at_the_longest_window() -> None:
 
 def test_present_listing_passes_and_reports_arrival_seconds() -> None:
     # given a listing written 600 s after its tarball
-    tarball, verdict = judged(200, at(300))
+    _, verdict = judged(200, at(300))
     # when decided
-    decision = decide(message(), tarball, verdict, at(300))
+    decision = decide(message(), verdict, at(300))
     # then the check passes and the arrival lag is measured
     assert decision.step is Step.PASSED
     assert decision.arrival_s == 600
@@ -110,50 +111,50 @@ def test_present_listing_passes_and_reports_arrival_seconds() -> None:
 
 def test_absent_listing_before_deadline_is_rescheduled_for_the_time_left() -> None:
     # given 3,300 s left until the deadline
-    tarball, verdict = judged(None, at(300))
-    decision = decide(message(), tarball, verdict, at(300))
+    _, verdict = judged(None, at(300))
+    decision = decide(message(), verdict, at(300))
     # then it is sent again after at most 900 s (the SQS limit)
     assert decision.step is Step.RESCHEDULED
     assert decision.delay_s == 900
 
 
 def test_reschedule_delay_shrinks_to_the_time_left() -> None:
-    tarball, verdict = judged(None, at(3599.5))
-    decision = decide(message(attempt=5), tarball, verdict, at(3599.5))
+    _, verdict = judged(None, at(3599.5))
+    decision = decide(message(attempt=5), verdict, at(3599.5))
     assert decision.step is Step.RESCHEDULED
     assert decision.delay_s == 1
 
 
 @pytest.mark.parametrize("seconds", [3600, 3601, 86400])
 def test_absent_listing_at_or_past_deadline_fails(seconds: int) -> None:
-    tarball, verdict = judged(None, at(seconds))
-    assert decide(message(attempt=6), tarball, verdict, at(seconds)).step is Step.FAILED
+    _, verdict = judged(None, at(seconds))
+    assert decide(message(attempt=6), verdict, at(seconds)).step is Step.FAILED
 
 
 def test_undersized_listing_at_deadline_fails() -> None:
-    tarball, verdict = judged(10, at(3600))
-    assert decide(message(), tarball, verdict, at(3600)).step is Step.FAILED
+    _, verdict = judged(10, at(3600))
+    assert decide(message(), verdict, at(3600)).step is Step.FAILED
 
 
 def test_attempt_cap_ends_the_loop_even_before_the_deadline() -> None:
-    tarball, verdict = judged(None, at(10))
-    assert decide(message(attempt=MAX_ATTEMPTS), tarball, verdict, at(10)).step is Step.FAILED
+    _, verdict = judged(None, at(10))
+    assert decide(message(attempt=MAX_ATTEMPTS), verdict, at(10)).step is Step.FAILED
 
 
 def test_gone_or_rewritten_tarball_is_superseded() -> None:
-    _tarball, verdict = judged(None, at(10))
-    assert decide(message(), None, None, at(10)).step is Step.SUPERSEDED
+    _, verdict = judged(None, at(10))
+    assert decide(message(), None, at(10)).step is Step.SUPERSEDED
     rewritten = obj(KEY, etag="etag2", now=EVENT_TIME)
-    assert decide(message(), rewritten, verdict, at(10)).step is Step.SUPERSEDED
+    assert decide(message(), replace(verdict, tarball=rewritten), at(10)).step is Step.SUPERSEDED
 
 
 def test_default_schedule_stays_well_under_lambdas_recursion_limit() -> None:
     # given the default delay (300 s) and deadline (3,600 s)
     config = Config()
-    tarball, verdict = judged(None, at(0))
+    _, verdict = judged(None, at(0))
     hops, now, m = 1, at(config.check_delay_seconds), message(deadline_s=config.check_deadline_seconds)
     # when the listing never arrives
-    while (d := decide(m, tarball, verdict, now)).step is Step.RESCHEDULED:
+    while (d := decide(m, verdict, now)).step is Step.RESCHEDULED:
         hops, now, m = hops + 1, now + timedelta(seconds=d.delay_s), m.next()
     # then the chain ends in a failure after far fewer than Lambda's ~16 recursive hops
     assert d.step is Step.FAILED

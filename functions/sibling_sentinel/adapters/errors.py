@@ -47,6 +47,11 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def is_not_found(error: ClientError) -> bool:
+    """S3's "no such object", in every form it and S3-compatible endpoints give it."""
+    return error_code(error) in ("404", "NoSuchKey", "NotFound")
+
+
 def translate(error: ClientError | BotoCoreError, what: str) -> SentinelError:
     """One line that says what could not be done and why."""
     if isinstance(error, ClientError):

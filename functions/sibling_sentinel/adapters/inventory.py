@@ -7,16 +7,14 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import ObjectNotFoundError, SentinelError
-from .errors import error_code, translate
+from .errors import is_not_found, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-_NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
-
 
 def _failure(error: ClientError | BotoCoreError, what: str) -> SentinelError:
-    if isinstance(error, ClientError) and error_code(error) in _NOT_FOUND:
+    if isinstance(error, ClientError) and is_not_found(error):
         return ObjectNotFoundError(f"{what}: no such object (is the inventory path right?)")
     return translate(error, what)
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-def _etag(raw: Any) -> str:
+def unquoted_etag(raw: Any) -> str:
     return str(raw or "").strip('"')
 
 
@@ -63,7 +63,7 @@ class S3Lister:
 
 def _objects(page: Any) -> list[ListedObject]:
     return [
-        ListedObject(o["Key"], o["Size"], o["LastModified"], _etag(o.get("ETag")))
+        ListedObject(o["Key"], o["Size"], o["LastModified"], unquoted_etag(o.get("ETag")))
         for o in page.get("Contents", [])
     ]
 
@@ -86,7 +86,7 @@ class S3Objects:
             return {}
         last = max(k.encode() for k in wanted)
         found: dict[str, ListedObject] = {}
-        common = os.path.commonprefix(sorted(wanted))  # noqa: RUF071 (an S3 prefix is character-wise)
+        common = os.path.commonprefix(list(wanted))  # noqa: RUF071 (an S3 prefix is character-wise)
         for page in self._lister.pages(bucket, common):
             found.update((o.key, o) for o in page if o.key in wanted)
             if not page or page[-1].key.encode() >= last:

@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.manifest import StoredChecksum
-from .errors import error_code, translate
+from .errors import error_code, is_not_found, translate
+from .s3 import unquoted_etag
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-_ABSENT = ("404", "NoSuchKey")
 
 
 class S3Content:
@@ -31,7 +30,7 @@ class S3Content:
             response = self._s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{max_bytes}")
             return response["Body"].read(max_bytes + 1)
         except ClientError as e:
-            if error_code(e) in _ABSENT:
+            if is_not_found(e):
                 return None
             if error_code(e) == "InvalidRange":  # an empty object has no byte 0
                 return b""
@@ -44,10 +43,11 @@ class S3Content:
         try:
             r = self._s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         except ClientError as e:
-            if error_code(e) in _ABSENT:
+            if is_not_found(e):
                 return None
             raise translate(e, where) from e
         except BotoCoreError as e:
             raise translate(e, where) from e
-        etag = str(r.get("ETag") or "").strip('"')
-        return StoredChecksum(r.get("ChecksumSHA256"), r.get("ChecksumType"), "-" in etag)
+        return StoredChecksum(
+            r.get("ChecksumSHA256"), r.get("ChecksumType"), "-" in unquoted_etag(r.get("ETag"))
+        )

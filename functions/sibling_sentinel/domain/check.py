@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from .objects import ListedObject
 from .verdicts import TarballVerdict, Verdict
 
 MESSAGE_VERSION = 1
@@ -150,12 +149,11 @@ class Decision:
     arrival_s: float | None = None
 
 
-def decide(
-    message: CheckMessage, current: ListedObject | None, verdict: TarballVerdict | None, now: datetime
-) -> Decision:
-    """What one check leads to. A gone or rewritten tarball is covered by its own event."""
-    if current is None or verdict is None or (message.etag and current.etag != message.etag):
+def decide(message: CheckMessage, verdict: TarballVerdict | None, now: datetime) -> Decision:
+    """What one check leads to. A gone (None) or rewritten tarball is covered by its own event."""
+    if verdict is None or (message.etag and verdict.tarball.etag != message.etag):
         return Decision(Step.SUPERSEDED)
+    current = verdict.tarball
     if verdict.verdict is Verdict.OK:
         newest = max((r.sibling.last_modified for r in verdict.results if r.sibling), default=None)
         lag = 0.0 if newest is None else (newest - current.last_modified).total_seconds()

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from ..errors import SentinelError
 from .check import CheckMessage, Decision, MalformedMessageError, NewObject, Step, decide
 from .inspection import ManifestInspector
-from .sweep import ObjectStore, look_up
+from .sweep import ObjectStore, judge_one
 from .verdicts import Policy, TarballVerdict
 
 EVENT_SOURCE = "sibling-sentinel"
@@ -138,13 +138,8 @@ class Checker:
     def _run(self, message: dict[str, Any]) -> str:
         msg = CheckMessage.from_dict(message)
         now = self.clock()
-        current, siblings = look_up(self.store, msg.bucket, self.policy, msg.key)
-        verdict = None
-        if current is not None:
-            verdict = self.policy.judge(current, siblings, now)
-            if self.manifests is not None:
-                verdict = self.manifests.inspect(msg.bucket, verdict, self.policy, now).verdict
-        decision = decide(msg, current, verdict, now)
+        verdict = judge_one(self.store, msg.bucket, self.policy, msg.key, now, self.manifests)
+        decision = decide(msg, verdict, now)
         self._act(msg, decision, verdict)
         return decision.step.value
 
@@ -181,10 +176,7 @@ def failure_detail(msg: CheckMessage, verdict: TarballVerdict) -> dict[str, Any]
         "key": msg.key,
         "etag": msg.etag,
         "verdict": verdict.verdict.value,
-        "siblings": [
-            {"rule": r.rule.name, "sibling": r.sibling_key, "verdict": r.verdict.value, "reason": r.reason}
-            for r in verdict.not_ok
-        ],
+        "siblings": [r.to_dict() for r in verdict.not_ok],
         "check_id": msg.check_id,
         "attempt": msg.attempt,
         "event_time": msg.event_time.isoformat(),

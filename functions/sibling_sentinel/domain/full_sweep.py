@@ -6,7 +6,7 @@ The nightly run and a person's manual invoke share this code; they differ only i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -71,25 +71,12 @@ class SweepRequest:
     checkpoint: str = ""  # set only on the invocations that carry on a paused sweep
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "prefix": self.prefix,
-            "threshold": self.threshold,
-            "dry_run": self.dry_run,
-            "fail_on_breach": self.fail_on_breach,
-            "scheduled": self.scheduled,
-            "inventory": self.inventory,
-        }
+        """What a checkpoint keeps of the request; the checkpoint key itself is not part of it."""
+        return asdict(replace(self, checkpoint=""))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SweepRequest:
-        return cls(
-            d["prefix"],
-            d["threshold"],
-            d["dry_run"],
-            d["fail_on_breach"],
-            d["scheduled"],
-            d.get("inventory", ""),
-        )
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
 
     @classmethod
     def from_event(cls, event: Any, watched_prefix: str, default_threshold: int) -> SweepRequest:

@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from .tarballs import file_name
+from .rules import folder_of
 
 MAX_MANIFEST_BYTES = 64 * 1024  # a manifest is a few hundred bytes; the cap bounds what a sweep holds
 KNOWN_SCHEMA_VERSIONS = frozenset({1})
@@ -115,8 +115,7 @@ def resolve(manifest_key: str, relative_path: str) -> str:
         raise InvalidManifestError(f"archive.relative_path {relative_path!r} uses '..'")
     if not segments or not segments[-1]:
         raise InvalidManifestError(f"archive.relative_path {relative_path!r} names a folder, not a file")
-    folder = manifest_key[: len(manifest_key) - len(file_name(manifest_key))]
-    return folder + "/".join(segments)
+    return folder_of(manifest_key) + "/".join(segments)
 
 
 def parse_rfc3339(value: Any, name: str) -> datetime:

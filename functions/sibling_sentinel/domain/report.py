@@ -13,6 +13,7 @@ from typing import IO, Any, TextIO
 
 from .manifest import Checksum
 from .objects import ListedObject
+from .rules import folder_of
 from .verdicts import Orphan, Outcome, TarballVerdict, Verdict
 
 TOP_GROUP = "."  # tarballs that sit above the group depth, directly under the prefix
@@ -25,7 +26,7 @@ def _iso(when: datetime) -> str:
 
 
 def _parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +240,7 @@ class Report:
     def add(self, outcome: Outcome) -> None:
         """Outcomes come folder by folder, so the group of the last folder is remembered."""
         key = outcome.tarball.key if isinstance(outcome, TarballVerdict) else outcome.sibling.key
-        folder = key[: key.rfind("/") + 1]
+        folder = folder_of(key)
         last = self._last_folder
         if last is not None and last[0] == folder:
             group = last[1]

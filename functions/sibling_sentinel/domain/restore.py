@@ -169,8 +169,7 @@ class RestoreSearch:
             candidates.extend(candidate_of(d, supports) for d in done if isinstance(d, Inspected))
 
         for page in self.lister.pages(bucket, prefix):
-            for obj in page:
-                keep(stage.push(reconciler.feed(obj)))
+            keep(stage.push(reconciler.feed_page(page)))
         keep(stage.push(reconciler.finish()))
         keep(stage.drain())
         return choose(f"s3://{bucket}/{prefix}", supports, candidates)

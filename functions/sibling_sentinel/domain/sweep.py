@@ -9,14 +9,14 @@ from datetime import datetime
 from typing import Protocol
 
 from ..errors import ConfigError, ObjectNotFoundError
-from .inspection import Inspected, ManifestReads, ManifestStage
+from .inspection import Inspected, ManifestInspector, ManifestReads, ManifestStage
 from .objects import ListedObject
 from .reconcile import Reconciler
 from .report import Report
 from .shards import FolderLister, Lister, Plan, ShardedListing
 from .verdicts import Outcome, Policy, TarballVerdict, fits_in_s3
 
-__all__ = ["Lister", "ObjectStore", "Sweep", "as_folder", "check_tarball", "look_up"]
+__all__ = ["Lister", "ObjectStore", "Sweep", "as_folder", "check_tarball", "judge_one"]
 
 
 class ObjectStore(Protocol):
@@ -140,20 +140,39 @@ def _inspected(stage: ManifestStage | None, outcomes: list[Outcome], last: bool 
     return [d.verdict if isinstance(d, Inspected) else d for d in done]
 
 
-def look_up(
-    store: ObjectStore, bucket: str, policy: Policy, tarball_key: str
-) -> tuple[ListedObject | None, Mapping[str, ListedObject]]:
-    """A tarball and its siblings in one read; keys longer than S3 allows cannot exist, so are not asked."""
+def judge_one(
+    store: ObjectStore,
+    bucket: str,
+    policy: Policy,
+    tarball_key: str,
+    now: datetime,
+    manifests: ManifestInspector | None = None,
+) -> TarballVerdict | None:
+    """One tarball judged from one small listing (and its manifest read, where the rule is on).
+
+    None when the tarball is not there. Keys longer than S3 allows cannot exist, so are not asked.
+    """
     keys = [k for k in (tarball_key, *policy.sibling_keys(tarball_key)) if fits_in_s3(k)]
     found = dict(store.find(bucket, keys))
-    return found.pop(tarball_key, None), found
+    tarball = found.pop(tarball_key, None)
+    if tarball is None:
+        return None
+    verdict = policy.judge(tarball, found, now)
+    return verdict if manifests is None else manifests.inspect(bucket, verdict, policy, now).verdict
 
 
-def check_tarball(store: ObjectStore, bucket: str, key: str, policy: Policy, now: datetime) -> TarballVerdict:
+def check_tarball(
+    store: ObjectStore,
+    bucket: str,
+    key: str,
+    policy: Policy,
+    now: datetime,
+    manifests: ManifestInspector | None = None,
+) -> TarballVerdict:
     """The verdict for one tarball, from one small listing instead of a whole sweep."""
     if not policy.naming.is_tarball(key):
         raise ConfigError(f"{key!r} is not a tarball (its name has none of the tarball extensions)")
-    tarball, siblings = look_up(store, bucket, policy, key)
-    if tarball is None:
+    verdict = judge_one(store, bucket, policy, key, now, manifests)
+    if verdict is None:
         raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
-    return policy.judge(tarball, siblings, now)
+    return verdict

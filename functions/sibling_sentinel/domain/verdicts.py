@@ -54,6 +54,14 @@ class RuleVerdict:
     reason: str
     checksum: Checksum | None = None  # set for a valid manifest: could its sha256 be checked against S3?
 
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "rule": self.rule.name,
+            "sibling": self.sibling_key,
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class TarballVerdict:
