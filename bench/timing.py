@@ -7,9 +7,11 @@ import re
 import resource
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 TIME = "/usr/bin/time"
 
@@ -22,6 +24,7 @@ class Measured:
     stderr: str
     returncode: int
     source: str
+    tree_pss_kb: int = 0  # the most its processes held at once, PSS summed (sampled every 0.1 s)
 
 
 def elapsed_s(text: str) -> float:
@@ -30,6 +33,53 @@ def elapsed_s(text: str) -> float:
     for part in text.strip().split(":"):
         seconds = seconds * 60 + float(part)
     return seconds
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        found += map(int, children)
+        todo += map(int, children)
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: pages shared by forked workers are counted once, split between them."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class TreePss:
+    """Samples the summed PSS of a process tree: a sweep on worker processes is several processes, and
+    `/usr/bin/time` reports only the largest one's peak RSS. PSS, because forked workers share pages
+    with their parent, which summed RSS would count twice. Linux only; 0 elsewhere."""
+
+    def __init__(self, pid: int, include_root: bool, every_s: float = 0.1) -> None:
+        self.peak_kb = 0
+        self._pid, self._root, self._every = pid, include_root, every_s
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._done.wait(self._every):
+            tree = [self._pid, *_descendants(self._pid)] if self._root else _descendants(self._pid)
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in tree))
+
+    def stop(self) -> int:
+        self._done.set()
+        self._thread.join()
+        return self.peak_kb
 
 
 def run_measured(
@@ -44,17 +94,20 @@ def run_measured(
     full = [TIME, "-v", *cmd] if timed else list(cmd)
     out = subprocess.DEVNULL if stdout_to_null else subprocess.PIPE
     started = time.perf_counter()
-    proc = subprocess.run(full, stdout=out, stderr=subprocess.PIPE, text=True, env=env, check=False)
+    with subprocess.Popen(full, stdout=out, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        tree = TreePss(proc.pid, include_root=not timed)  # /usr/bin/time itself is not counted
+        stdout, stderr = proc.communicate()
+        tree_kb = tree.stop()
     wall = time.perf_counter() - started
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     source = "ru_maxrss of children"
     if timed:
-        found_rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-        found_wall = re.search(r"Elapsed \(wall clock\) time \([^)]*\): (\S+)", proc.stderr)
+        found_rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
+        found_wall = re.search(r"Elapsed \(wall clock\) time \([^)]*\): (\S+)", stderr)
         if found_rss is None or found_wall is None:
-            raise SystemExit(f"could not parse /usr/bin/time -v output:\n{proc.stderr}")
+            raise SystemExit(f"could not parse /usr/bin/time -v output:\n{stderr}")
         rss, wall, source = int(found_rss.group(1)), elapsed_s(found_wall.group(1)), "/usr/bin/time -v"
-    return Measured(wall, rss, proc.stdout or "", proc.stderr, proc.returncode, source)
+    return Measured(wall, rss, stdout or "", stderr, proc.returncode, source, tree_kb)
 
 
 def python() -> str:

@@ -28,6 +28,7 @@ from .domain.sweep import Sweep, as_folder, check_tarball
 from .errors import ConfigError, SentinelError
 
 EXIT_OK, EXIT_BREACH, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="folders listed at once (16)",
+    )
+    sweep.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="worker processes those folders are listed on; 0: one per usable CPU (0), 1: none",
     )
     sweep.add_argument("--group-depth", type=int, metavar="N", help="folder depth of a host (1)")
     sweep.add_argument(
@@ -151,6 +158,7 @@ def _config(args: argparse.Namespace, env: dict[str, str]) -> Config:
         tarball_extensions=args.extensions,
         endpoint_url=args.endpoint_url,
         concurrency=getattr(args, "concurrency", None),
+        processes=getattr(args, "processes", None),
         group_depth=getattr(args, "group_depth", None),
         manifest_rule=getattr(args, "manifest", None),
         manifest_rules=getattr(args, "manifest_rules", None),
@@ -169,6 +177,13 @@ def _progress(stream: TextIO) -> Any:
     return show
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (a container's or `taskset`'s limit), not the machine's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def run_sweep(
     config: Config,
     bucket: str,
@@ -182,9 +197,10 @@ def run_sweep(
     from .adapters.pool import ThreadPool
     from .adapters.s3 import S3Lister
     from .domain.sweep import Lister
-    from .wiring import aws_client, manifest_reads, open_inventory
+    from .wiring import aws_client, manifest_reads, open_inventory, shard_processes
 
     s3 = aws_client(config, "s3")
+    processes = config.sweep_processes(usable_cpus())
     with manifest_reads(config, s3) as reads, ThreadPool(config.concurrency) as pool:
         lister: Lister = S3Lister(s3)
         as_of = None
@@ -202,6 +218,9 @@ def run_sweep(
             manifests=reads if config.reads_manifests else None,
             concurrency=config.concurrency,
             as_of=as_of,
+            shard_processes=(
+                shard_processes(config, processes) if processes > 1 and inventory is None else None
+            ),
         )
         report = sweep.run(bucket, as_folder(prefix), progress=_progress(err) if err.isatty() else None)
     if err.isatty():
@@ -354,6 +373,9 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
     except SentinelError as e:
         err.write(f"sibling-sentinel: could not complete: {e}\n")
         return EXIT_INCOMPLETE
+    except KeyboardInterrupt:  # every worker thread and process has been stopped on the way out
+        err.write("sibling-sentinel: interrupted; nothing was reported\n")
+        return EXIT_INTERRUPTED
     except Exception as e:  # a crash must not exit 1, which means "breach"
         err.write(f"sibling-sentinel: could not complete: internal error: {type(e).__name__}: {e}\n")
         return EXIT_INCOMPLETE

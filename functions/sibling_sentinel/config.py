@@ -26,6 +26,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "tarball_extensions": ("TARBALL_EXTENSIONS", "--extensions"),
     "group_depth": ("GROUP_DEPTH", "--group-depth"),
     "concurrency": ("SWEEP_CONCURRENCY", "--concurrency"),
+    "processes": ("", "--processes"),  # the CLI's alone: FullSweep lists one stream, to pause
     "check_queue_url": ("CHECK_QUEUE_URL", ""),
     "alert_topic_arn": ("ALERT_TOPIC_ARN", ""),
     "check_delay_seconds": ("CHECK_DELAY_SECONDS", ""),
@@ -58,6 +59,7 @@ class Config:
     tarball_extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     group_depth: int = 1
     concurrency: int = 16
+    processes: int = 0  # worker processes for the CLI's sharded sweep; 0: one per usable CPU
     check_queue_url: str = ""
     alert_topic_arn: str = ""
     check_delay_seconds: int = 300
@@ -100,6 +102,10 @@ class Config:
             )
         if not 1 <= self.concurrency <= 64:
             raise ConfigError(f"{_name('concurrency')} must be between 1 and 64, got {self.concurrency}")
+        if not 0 <= self.processes <= 64:
+            raise ConfigError(
+                f"{_name('processes')} must be between 0 (one per CPU) and 64, got {self.processes}"
+            )
         if not 0 <= self.check_delay_seconds <= SQS_MAX_DELAY_S:
             raise ConfigError(
                 f"{_name('check_delay_seconds')} must be between 0 and {SQS_MAX_DELAY_S} (the SQS limit), "
@@ -131,6 +137,11 @@ class Config:
     def with_overrides(self, **overrides: Any) -> Config:
         """Flags beat the environment; a flag left at None keeps what the environment gave."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def sweep_processes(self, cpus: int) -> int:
+        """Worker processes for the CLI's sharded sweep: SWEEP_PROCESSES, or one per usable CPU, never
+        more than there are shards at once (`concurrency`); 1 keeps the sweep in this process."""
+        return max(1, min(self.processes or cpus, self.concurrency))
 
     def naming(self) -> TarballNaming:
         return TarballNaming(self.tarball_extensions)

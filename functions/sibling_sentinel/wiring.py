@@ -25,7 +25,8 @@ from .domain.event_path import Checker, Intake
 from .domain.full_sweep import FullSweep
 from .domain.inspection import ManifestInspector, ManifestReads, Parallel
 from .domain.inventory import Inventory
-from .domain.shards import Lister
+from .domain.shards import Lister, Plan, ShardRunner
+from .domain.sweep import ShardSweeper, WorkerProcesses
 from .errors import ConfigError
 from .observability import EmfCounter
 
@@ -47,6 +48,37 @@ def _reads(config: Config, s3: Any, pool: Parallel) -> ManifestReads:
 def manifest_reads(config: Config, s3: Any) -> Iterator[ManifestReads]:
     with ThreadPool(config.concurrency) as pool:
         yield _reads(config, s3, pool)
+
+
+@contextmanager
+def shard_sweeper(
+    config: Config, bucket: str, prefix: str, plan: Plan, now: datetime
+) -> Iterator[ShardSweeper]:
+    """What a sweep worker process builds for itself: its own client, lister and manifest readers."""
+    s3 = aws_client(config, "s3")
+    with manifest_reads(config, s3) as reads:
+        yield ShardSweeper(
+            S3Lister(s3),
+            config.policy(),
+            plan,
+            bucket,
+            prefix,
+            config.group_depth,
+            now,
+            reads if config.reads_manifests else None,
+        )
+
+
+def shard_processes(config: Config, processes: int) -> WorkerProcesses:
+    """Starts the worker processes for a sharded sweep, once it knows its plan and reference time."""
+
+    def start(bucket: str, prefix: str, plan: Plan, now: datetime) -> ShardRunner:
+        from .processes import ShardProcesses
+
+        build = functools.partial(shard_sweeper, config, bucket, prefix, plan, now)
+        return ShardProcesses(build, processes, plan.workers)
+
+    return start
 
 
 def open_inventory(

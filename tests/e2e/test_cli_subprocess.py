@@ -110,3 +110,35 @@ def test_the_endpoint_url_flag_works_without_the_environment_variable(
     report = json.loads(result.stdout)
     assert result.returncode == 1, result.stderr
     assert report["objects_listed"] == sum(1 for o in DEMO_OBJECTS if o.key.startswith(DEMO_PREFIX))
+
+
+def test_a_sweep_on_worker_processes_reports_what_a_sweep_in_one_process_does(run_cli: RunCli) -> None:
+    # given the seeded demo bucket, odd keys included
+
+    # when it is swept on two worker processes, and in this one process only
+    on_workers = run_cli("sweep", SWEEP_URL, "--format", "json", "--processes", "2", "--concurrency", "8")
+    in_one = run_cli("sweep", SWEEP_URL, "--format", "json", "--processes", "1", "--concurrency", "8")
+
+    # then both exit the same way, with the same report, finding for finding (shards finish in any order)
+    reports = []
+    for result in (on_workers, in_one):
+        assert result.returncode == 1, result.stderr
+        assert result.stderr == ""
+        report = json.loads(result.stdout)
+        report.pop("duration_s")
+        report.pop("started_at")
+        report["findings"].sort(key=lambda f: (f["key"], f["rule"]))
+        reports.append(report)
+    assert reports[0] == reports[1]
+    assert reports[0]["objects_listed"] == sum(1 for o in DEMO_OBJECTS if o.key.startswith(DEMO_PREFIX))
+
+
+def test_a_sweep_on_worker_processes_that_cannot_list_exits_3_with_one_line(run_cli: RunCli) -> None:
+    # given a bucket nobody created
+    # when it is swept on worker processes
+    result = run_cli("sweep", "s3://no-such-bucket/backups/", "--processes", "2")
+    # then the workers' error is the sweep's: exit 3, one line naming the cause
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "NoSuchBucket" in result.stderr

@@ -10,9 +10,16 @@ import pytest
 from aws_lambda_powertools import Metrics
 from moto import mock_aws
 
-from sibling_sentinel import wiring
+from sibling_sentinel import cli, wiring
 
 from stack import ACCOUNT, BUCKET, REGION, REPORTS, Stack
+
+
+@pytest.fixture(autouse=True)
+def _sweeps_stay_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's in-process mock does not reach a spawned worker process, so the CLI here runs as if on one
+    CPU. Worker processes are tested in test_processes.py and, over HTTP, in tests/e2e."""
+    monkeypatch.setattr(cli, "usable_cpus", lambda: 1)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from sibling_sentinel import cli
 from sibling_sentinel.cli import main
 from sibling_sentinel.demo import DEMO_BUCKET, DEMO_OBJECTS, DEMO_PREFIX, backdate, expected_verdicts, seed
 
@@ -140,6 +142,29 @@ def test_sweep_writes_progress_when_stderr_is_a_terminal(monkeypatch: pytest.Mon
     lines = terminal.getvalue().split("\r")[1:]
     last = rf"listed 22 objects in {len(lines)} pages, \d+ tarballs judged\n"
     assert re.fullmatch(last, lines[-1])
+
+
+@pytest.mark.usefixtures("demo_bucket")
+def test_a_sweep_interrupted_by_ctrl_c_exits_130_with_one_line_and_no_report(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given an operator who presses Ctrl-C while the first page's progress is shown
+    def interrupted(stream: object) -> object:
+        def show(pages: int, report: object) -> None:
+            raise KeyboardInterrupt
+
+        return show
+
+    monkeypatch.setattr(cli, "_progress", interrupted)
+    monkeypatch.setattr("sys.stderr", Terminal())
+
+    # when the sweep runs
+    code = main(["sweep", SWEEP_URL, "--format", "json"], env={})
+
+    # then it exits 130 (as a shell reports Ctrl-C) with one line, and prints no report
+    assert code == 130
+    assert capsys.readouterr().out == ""
+    assert sys.stderr.getvalue().endswith("sibling-sentinel: interrupted; nothing was reported\n")  # type: ignore[attr-defined]
 
 
 @pytest.mark.usefixtures("demo_bucket")

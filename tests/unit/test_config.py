@@ -90,3 +90,36 @@ def test_sweep_concurrency_defaults_to_16_and_reads_sweep_concurrency() -> None:
     # then the default is 16 workers, and the variable sets it
     assert Config.from_env({}).concurrency == 16
     assert Config.from_env({"SWEEP_CONCURRENCY": "32"}).concurrency == 32
+
+
+@pytest.mark.parametrize(
+    ("processes", "concurrency", "cpus", "expected"),
+    [
+        (0, 16, 2, 2),  # the default: one per usable CPU
+        (0, 16, 1, 1),  # one CPU: no worker processes
+        (0, 4, 96, 4),  # never more processes than folders listed at once
+        (3, 16, 2, 3),  # asked for: taken, whatever the CPU count
+        (1, 16, 8, 1),  # 1: the sweep stays in this process
+    ],
+)
+def test_sweep_processes_are_one_per_cpu_unless_set_and_never_more_than_the_concurrency(
+    processes: int, concurrency: int, cpus: int, expected: int
+) -> None:
+    # given --processes and --concurrency, on a machine with `cpus` usable CPUs
+    config = Config(processes=processes, concurrency=concurrency)
+    # when the sweep asks how many worker processes to start
+    # then it gets the expected number
+    assert config.sweep_processes(cpus) == expected
+
+
+@pytest.mark.parametrize("processes", [-1, 65])
+def test_processes_out_of_range_are_refused_by_flag_name(processes: int) -> None:
+    with pytest.raises(ConfigError, match=r"--processes must be between 0 \(one per CPU\) and 64"):
+        Config(processes=processes)
+
+
+def test_processes_are_the_clis_alone_and_read_from_no_environment_variable() -> None:
+    # given a variable that looks like it would set them
+    # when the environment is read
+    # then nothing sets the worker processes: FullSweep lists one stream, so that it can pause
+    assert Config.from_env({"SWEEP_PROCESSES": "4"}).processes == 0

@@ -1,7 +1,7 @@
 import json
 
 from sibling_sentinel.domain.reconcile import reconcile
-from sibling_sentinel.domain.report import TOP_GROUP, FindingLog, Report, group_of
+from sibling_sentinel.domain.report import TOP_GROUP, Finding, FindingLog, Report, group_of
 from sibling_sentinel.domain.rules import listing_rule
 from sibling_sentinel.domain.tarballs import TarballNaming
 from sibling_sentinel.domain.verdicts import Policy
@@ -172,3 +172,52 @@ def test_a_report_without_findings_is_valid_json() -> None:
     parsed = json.loads(build([obj("backups/h/a.tar"), obj("backups/h/a.tar.list.txt", 100)]).to_json())
     assert parsed["findings"] == []
     assert parsed["problems"] == 0
+
+
+def test_a_report_merged_from_tallies_says_what_one_report_of_every_outcome_says() -> None:
+    # given the fleet's outcomes, in the order a reconciler releases them
+    outcomes = list(reconcile([sorted(FLEET, key=lambda o: o.key)], POLICY, NOW))
+    whole = build(FLEET)
+    for split in range(len(outcomes) + 1):
+        # when a worker counts them in two takes (one of them maybe empty), and another report merges both
+        worker = Report("", "backups/", 0, 1, started_at=NOW)
+        merged = Report("bkt", "backups/", 0, 1, started_at=NOW)
+        for part, objects in ((outcomes[:split], 4), (outcomes[split:], len(FLEET) - 4)):
+            for outcome in part:
+                worker.add(outcome)
+            merged.merge(worker.take(objects))
+        # then the merged report is the whole one: counts, groups, newest backups and findings
+        assert merged.to_dict() == whole.to_dict(), f"split at {split}"
+        # and the worker holds nothing once taken
+        assert worker.groups == {}
+        assert len(worker.findings) == 0
+
+
+def test_a_group_merged_keeps_the_newest_tarball_and_the_newest_complete_backup_of_either() -> None:
+    # given one host counted in two places: one saw an old complete backup, the other a newer failing one
+    first = build(FLEET[:2]).groups["h1"]
+    second = build([FLEET[2]]).groups["h1"]
+    # when the second is merged into the first
+    first.merge(second)
+    # then the counts add up and each "newest" is the newest of the two
+    assert first.counts["tarballs"] == 2
+    assert first.counts["missing"] == 1
+    assert first.newest_tarball == FLEET[2]
+    assert first.newest_complete == FLEET[0]
+
+
+def test_take_gives_back_the_spilled_findings_too_and_empties_the_log() -> None:
+    # given a log that keeps two findings in memory and has spilled three more to disk
+    report = build(FLEET)
+    findings = [Finding.from_dict(f) for f in report.findings]
+    log = FindingLog(in_memory=2)
+    for finding in findings + findings[:2]:
+        log.add(finding)
+    # when its findings are taken
+    taken = log.take()
+    # then every finding comes back, in order, as objects, and the log is empty and usable again
+    assert taken == findings + findings[:2]
+    assert len(log) == 0
+    assert list(log) == []
+    log.add(findings[0])
+    assert list(log) == [findings[0].to_dict()]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from sibling_sentinel.config import Config
+from sibling_sentinel.domain.inspection import ManifestInspector, ManifestReads
 from sibling_sentinel.domain.report import Report
-from sibling_sentinel.domain.shards import EXTRA_DEPTH, Plan, Shard
-from sibling_sentinel.domain.sweep import Sweep
+from sibling_sentinel.domain.shards import EXTRA_DEPTH, Done, Plan, Shard
+from sibling_sentinel.domain.sweep import ShardSweeper, Sweep
 from sibling_sentinel.errors import AccessDeniedError
 
-from fakes import FakeBucket, FakeClock, obj
+from fakes import FakeBucket, FakeClock, SerialPool, manifest_body, obj
 
 POLICY = Config().policy()
 
@@ -169,3 +172,95 @@ def test_an_empty_prefix_gives_an_empty_report() -> None:
     # then nothing is listed or judged
     assert report.objects_listed == 0
     assert report.counts["tarballs"] == 0
+
+
+# --- the worker processes' path: shards swept into Tallies, merged by the sweep ----------------------
+
+
+class InlineWorkers:
+    """A `ShardRunner` that sweeps each shard at once, in this thread, with a `ShardSweeper`: the
+    path a worker process takes, without the process (test_processes.py runs the real ones)."""
+
+    def __init__(self, sweeper: ShardSweeper, slots: int) -> None:
+        self.sweeper = sweeper
+        self._slots = slots
+        self.items: deque[Any] = deque()
+        self.closed = False
+
+    @property
+    def slots(self) -> int:
+        return self._slots
+
+    def start(self, shard: Shard) -> None:
+        error: BaseException | None = None
+        try:
+            self.sweeper.sweep(shard, self.items.append)
+        except Exception as e:
+            error = e
+        self.items.append(Done(error))
+
+    def next(self) -> Any:
+        return self.items.popleft()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def with_manifests(bucket: FakeBucket) -> FakeBucket:
+    """Corpus tarballs with a valid manifest, an invalid one and none, beside everything else."""
+    for name, body in (
+        ("good", manifest_body("good.tgz")),
+        ("bad", manifest_body("bad.tgz", schema_version=2)),
+    ):
+        bucket.objects[f"backups/corpus/{name}.tgz"] = obj(f"backups/corpus/{name}.tgz")
+        bucket.objects[f"backups/corpus/{name}.tgz.list.txt"] = obj(f"backups/corpus/{name}.tgz.list.txt")
+        bucket.put(f"backups/corpus/{name}.manifest.json", body)
+    bucket.objects["backups/corpus/none.tgz"] = obj("backups/corpus/none.tgz")
+    return bucket
+
+
+def test_tallies_from_worker_shards_make_the_report_one_flat_listing_makes_manifests_included() -> None:
+    # given a bucket with every verdict, odd names and manifests to read, and the manifest rule required
+    bucket = with_manifests(bucket_with_everything())
+    policy = Config(manifest_rule="required").policy()
+    reads = ManifestReads(ManifestInspector(bucket), SerialPool(), 4)
+    workers: list[InlineWorkers] = []
+
+    def start(name: str, prefix: str, plan: Plan, now: datetime) -> InlineWorkers:
+        sweeper = ShardSweeper(bucket, policy, plan, name, prefix, 1, now, reads)
+        workers.append(InlineWorkers(sweeper, plan.workers))
+        return workers[0]
+
+    # when it is swept flat, and with its shards swept by workers that send back Tallies
+    flat = Sweep(bucket, policy, 0, 1, FakeClock(), manifests=reads).run("b", "backups/")
+    pages: list[int] = []
+    tallied = Sweep(bucket, policy, 0, 1, FakeClock(), manifests=reads, concurrency=8, shard_processes=start)
+    report = tallied.run("b", "backups/", progress=lambda n, r: pages.append(r.objects_listed))
+
+    # then both reports say the same, manifests' verdicts and checksum counts included
+    assert essence(report) == essence(flat)
+    assert report.to_dict()["counts"]["invalid"] == 1
+    assert report.objects_listed == len(bucket.objects)
+    # and the workers were started once, with the sweep's plan, and closed; progress came page by page
+    assert len(workers) == 1
+    assert workers[0].sweeper.plan == Plan(1, 8)
+    assert workers[0].closed
+    assert pages == sorted(pages)
+    assert pages[-1] == len(bucket.objects)
+
+
+def test_a_worker_shards_failure_fails_the_sweep_and_closes_the_workers() -> None:
+    # given a host whose listing is denied, swept by workers
+    bucket = bucket_with_everything()
+    bucket.fail_under = ("backups/host17/", AccessDeniedError("listing s3://b/backups/host17/: AccessDenied"))
+    workers: list[InlineWorkers] = []
+
+    def start(name: str, prefix: str, plan: Plan, now: datetime) -> InlineWorkers:
+        workers.append(InlineWorkers(ShardSweeper(bucket, POLICY, plan, name, prefix, 1, now), 4))
+        return workers[0]
+
+    # when swept
+    # then the sweep raises the shard's error instead of reporting the hosts it could see
+    with pytest.raises(AccessDeniedError, match="host17"):
+        Sweep(bucket, POLICY, 0, 1, FakeClock(), concurrency=4, shard_processes=start).run("b", "backups/")
+    assert workers[0].closed

@@ -132,6 +132,16 @@ class FindingLog:
     def __len__(self) -> int:
         return self.count
 
+    def take(self) -> list[Finding]:
+        """Every finding so far, as objects, and the log emptied (a worker process sends them on)."""
+        taken = self._items
+        if self._spill is not None:
+            self._spill.seek(0)
+            taken += [Finding.from_dict(json.loads(line)) for line in self._spill]
+            self._spill.close()
+        self._items, self._spill, self.count = [], None, 0
+        return taken
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for finding in self._items:
             yield finding.to_dict()
@@ -173,6 +183,14 @@ class Group:
             self.newest_tarball = _newest(self.newest_tarball, outcome.tarball)
             if verdict is _OK:
                 self.newest_complete = _newest(self.newest_complete, outcome.tarball)
+
+    def merge(self, other: Group) -> None:
+        """The same host, counted in two places (two shards of it, in two worker processes)."""
+        self.counts.update(other.counts)
+        if other.newest_tarball is not None:
+            self.newest_tarball = _newest(self.newest_tarball, other.newest_tarball)
+        if other.newest_complete is not None:
+            self.newest_complete = _newest(self.newest_complete, other.newest_complete)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -220,6 +238,19 @@ def group_of(key: str, prefix: str, depth: int) -> str:
     return "/".join(folders[:depth])
 
 
+@dataclass(frozen=True)
+class Tally:
+    """A share of a report, counted where its outcomes were judged and merged into the report elsewhere.
+
+    A worker process sends this rather than its outcomes: a page's outcomes (verdicts holding every
+    sibling's listing) cost more to pickle than to count, a page's groups and findings do not.
+    """
+
+    objects: int
+    groups: dict[str, Group]
+    findings: list[Finding]
+
+
 @dataclass
 class Report:
     """What one sweep found: the totals are the sum of the per-host groups, never counted twice."""
@@ -250,6 +281,23 @@ class Report:
             self._last_folder = (folder, group)
         group.add(outcome)
         for finding in findings_of(outcome):
+            self.findings.add(finding)
+
+    def take(self, objects: int) -> Tally:
+        """What was added since the last take, for a report in another process to `merge`."""
+        tally = Tally(objects, self.groups, self.findings.take())
+        self.groups, self._last_folder = {}, None
+        return tally
+
+    def merge(self, tally: Tally) -> None:
+        self.objects_listed += tally.objects
+        for name, group in tally.groups.items():
+            mine = self.groups.get(name)
+            if mine is None:
+                self.groups[name] = group
+            else:
+                mine.merge(group)
+        for finding in tally.findings:
             self.findings.add(finding)
 
     @property

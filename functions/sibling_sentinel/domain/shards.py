@@ -1,4 +1,4 @@
-"""Listing a prefix as disjoint folder shards on a pool of threads, each shard reconciled on its own.
+"""Listing a prefix as disjoint folder shards, many at once, each shard reconciled on its own.
 
 A tarball and its siblings always share a folder (a rule's suffix has no '/'), so a stream that holds
 whole folders can be reconciled alone. A shard is either a folder's own keys (listed with
@@ -6,7 +6,8 @@ whole folders can be reconciled alone. A shard is either a folder's own keys (li
 flat). Folders above the group depth are split; at the group depth a folder is listed whole, unless
 its parent has fewer sub-folders than there are workers, when splitting one more level keeps the
 workers busy (at most `EXTRA_DEPTH` levels deeper). Shards' results interleave in the report; each
-shard's own outcomes come in key order.
+shard's own outcomes come in key order. `run_shards` decides what runs; a `ShardRunner` runs it, on
+threads here (`ShardThreads`) or on the CLI's worker processes (`processes.py`).
 
 Memory is bounded by the pool, not the bucket: each running shard holds one page and its
 reconciler's open entries (the tarballs of its current folder that still wait for a sibling); the
@@ -26,6 +27,7 @@ from typing import Protocol, runtime_checkable
 
 from .objects import FolderPage, ListedObject
 from .reconcile import Reconciler
+from .report import Tally
 from .verdicts import Outcome
 
 EXTRA_DEPTH = 2
@@ -63,7 +65,9 @@ class Batch:
 
 
 @dataclass(frozen=True)
-class _Done:
+class Done:
+    """A shard has ended; `error` is set when it failed, and then the whole sweep fails."""
+
     error: BaseException | None = None
 
 
@@ -90,48 +94,106 @@ class Plan:
         return depth < self.group_depth + EXTRA_DEPTH and siblings < self.workers
 
 
-class ShardedListing:
-    """`batches()` runs the pool; closing it, or any error, stops every worker before it returns."""
+class ShardRunner(Protocol):
+    """Runs up to `slots` shards at once and hands back what they give, in order within each shard.
+
+    `ShardThreads` runs them on this process's threads and hands back `Batch`es of outcomes; the CLI's
+    worker processes (`processes.py`) hand back `Tally`s, shares of the report built where the
+    outcomes were, because outcomes cost more to send between processes than to count.
+    """
+
+    @property
+    def slots(self) -> int: ...
+
+    def start(self, shard: Shard) -> None: ...
+
+    def next(self) -> Batch | Tally | Shard | Done: ...
+
+    def close(self) -> None: ...
+
+
+def run_shards(root: Shard, runner: ShardRunner) -> Generator[Batch | Tally, None, None]:
+    """Starts shards as slots free up, new shards as listings find them; any shard's error ends it all.
+
+    Closing the generator, or an error, closes the runner before it returns: no worker outlives it.
+    """
+    pending = deque([root])
+    running = 0
+    try:
+        while pending or running:
+            while pending and running < runner.slots:
+                runner.start(pending.popleft())
+                running += 1
+            item = runner.next()
+            if isinstance(item, Shard):
+                pending.append(item)
+            elif isinstance(item, Done):
+                running -= 1
+                if item.error is not None:
+                    raise item.error
+            else:
+                yield item
+    finally:
+        runner.close()
+
+
+def list_shard(
+    lister: FolderLister,
+    bucket: str,
+    shard: Shard,
+    plan: Plan,
+    reconciler: Reconciler,
+    post: Callable[[Batch | Shard], None],
+) -> None:
+    """One shard, page by page: each page's final outcomes, then its sub-folders as new shards."""
+    if shard.whole:
+        for objects in lister.pages(bucket, shard.prefix):
+            post(Batch(len(objects), reconciler.feed_page(objects)))
+    else:
+        held: list[str] = []  # until there are enough sub-folders to know they need no more splitting
+        seen = 0
+        for page in lister.folder(bucket, shard.prefix):
+            held += page.folders
+            seen += len(page.folders)
+            if seen >= plan.workers:
+                for child in plan.children(held, shard.depth + 1, seen):
+                    post(child)
+                held = []
+            post(Batch(len(page.objects), reconciler.feed_page(page.objects)))
+        for child in plan.children(held, shard.depth + 1, seen):
+            post(child)
+    post(Batch(0, reconciler.finish()))
+
+
+class ShardThreads:
+    """Shards on a pool of this process's threads; the consumer gets their outcomes as they are."""
 
     def __init__(
-        self,
-        lister: FolderLister,
-        bucket: str,
-        prefix: str,
-        plan: Plan,
-        reconciler: Callable[[], Reconciler],
+        self, lister: FolderLister, bucket: str, plan: Plan, reconciler: Callable[[], Reconciler]
     ) -> None:
         self._lister = lister
         self._bucket = bucket
-        self._prefix = prefix
         self._plan = plan
         self._reconciler = reconciler
-        self._results: queue.Queue[Batch | Shard | _Done] = queue.Queue(maxsize=2 * plan.workers)
+        self._results: queue.Queue[Batch | Shard | Done] = queue.Queue(maxsize=2 * plan.workers)
         self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(plan.workers, thread_name_prefix="sweep-shard")
 
-    def batches(self) -> Generator[Batch, None, None]:
-        pending = deque([self._plan.root(self._prefix)])
-        running = 0
-        pool = ThreadPoolExecutor(self._plan.workers, thread_name_prefix="sweep-shard")
-        try:
-            while pending or running:
-                while pending and running < self._plan.workers:
-                    pool.submit(self._work, pending.popleft())
-                    running += 1
-                item = self._results.get()
-                if isinstance(item, Batch):
-                    yield item
-                elif isinstance(item, Shard):
-                    pending.append(item)
-                else:
-                    running -= 1
-                    if item.error is not None:
-                        raise item.error
-        finally:
-            self._stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+    @property
+    def slots(self) -> int:
+        return self._plan.workers
 
-    def _post(self, item: Batch | Shard | _Done) -> None:
+    def start(self, shard: Shard) -> None:
+        self._pool.submit(self._work, shard)
+
+    def next(self) -> Batch | Shard | Done:
+        return self._results.get()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _post(self, item: Batch | Shard | Done) -> None:
         while True:
             if self._stop.is_set():
                 raise _Stopped
@@ -144,39 +206,12 @@ class ShardedListing:
     def _work(self, shard: Shard) -> None:
         error: BaseException | None = None
         try:
-            self._list(shard)
+            list_shard(self._lister, self._bucket, shard, self._plan, self._reconciler(), self._post)
         except _Stopped:
             return
         except BaseException as e:  # any failure fails the sweep, in the consumer's thread
             error = e
         try:
-            self._post(_Done(error))
+            self._post(Done(error))
         except _Stopped:
             return
-
-    def _list(self, shard: Shard) -> None:
-        reconciler = self._reconciler()
-        if shard.whole:
-            for objects in self._lister.pages(self._bucket, shard.prefix):
-                self._post(self._feed(reconciler, objects))
-        else:
-            held: list[str] = []  # until there are enough sub-folders to know they need no more splitting
-            seen = 0
-            for page in self._lister.folder(self._bucket, shard.prefix):
-                held += page.folders
-                seen += len(page.folders)
-                if seen >= self._plan.workers:
-                    self._spawn(held, shard.depth + 1, seen)
-                    held = []
-                self._post(self._feed(reconciler, page.objects))
-            self._spawn(held, shard.depth + 1, seen)
-        self._post(Batch(0, reconciler.finish()))
-
-    def _spawn(self, folders: list[str], depth: int, siblings: int) -> None:
-        for child in self._plan.children(folders, depth, siblings):
-            self._post(child)
-
-    def _feed(self, reconciler: Reconciler, objects: Sequence[ListedObject]) -> Batch:
-        if self._stop.is_set():
-            raise _Stopped
-        return Batch(len(objects), reconciler.feed_page(objects))

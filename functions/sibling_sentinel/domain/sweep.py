@@ -12,11 +12,21 @@ from ..errors import ConfigError, ObjectNotFoundError
 from .inspection import Inspected, ManifestInspector, ManifestReads, ManifestStage
 from .objects import ListedObject
 from .reconcile import Reconciler
-from .report import Report
-from .shards import FolderLister, Lister, Plan, ShardedListing
+from .report import Report, Tally
+from .shards import (
+    Batch,
+    FolderLister,
+    Lister,
+    Plan,
+    Shard,
+    ShardRunner,
+    ShardThreads,
+    list_shard,
+    run_shards,
+)
 from .verdicts import Outcome, Policy, TarballVerdict, fits_in_s3
 
-__all__ = ["Lister", "ObjectStore", "Sweep", "as_folder", "check_tarball", "judge_one"]
+__all__ = ["Lister", "ObjectStore", "ShardSweeper", "Sweep", "as_folder", "check_tarball", "judge_one"]
 
 
 class ObjectStore(Protocol):
@@ -32,6 +42,7 @@ def as_folder(prefix: str) -> str:
 
 
 Progress = Callable[[int, Report], None]
+WorkerProcesses = Callable[[str, str, Plan, datetime], ShardRunner]  # bucket, prefix, plan, now
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,9 @@ class Sweep:
     manifests: ManifestReads | None = None  # None: no manifest is read (no manifest rule in force)
     concurrency: int = 1
     as_of: datetime | None = None  # judge as of this time (an inventory's), not the sweep's start
+    # Starts worker processes for the shards (the CLI's, `processes.py`), given the bucket, the prefix,
+    # the plan and the time to judge as of; None lists them on this process's threads.
+    shard_processes: WorkerProcesses | None = None
 
     def run(
         self,
@@ -60,9 +74,10 @@ class Sweep:
         key (in this invocation or another). Tarballs whose folder was not finished are neither
         judged nor lost: they wait, open, in that state.
 
-        With `concurrency` above 1 and no `keep_going`, folder shards are listed and reconciled on that
-        many threads instead (`shards.py`). A sweep that may pause uses the one ordered stream, because
-        its state is one reconciler's and one `StartAfter` key.
+        With `concurrency` above 1 and no `keep_going`, folder shards are listed and reconciled that many
+        at once instead (`shards.py`): on this process's threads, or on `shard_processes`. A sweep that
+        may pause uses the one ordered stream, because its state is one reconciler's and one
+        `StartAfter` key.
         """
         if (
             self.concurrency > 1
@@ -108,21 +123,23 @@ class Sweep:
     def _sharded(self, lister: FolderLister, bucket: str, prefix: str, progress: Progress | None) -> Report:
         report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=self.clock())
         now = self.as_of or report.started_at
-        stage = self.manifests.stage(bucket, self.policy, now) if self.manifests else None
-        listing = ShardedListing(
-            lister,
-            bucket,
-            prefix,
-            Plan(self.group_depth, self.concurrency),
-            lambda: Reconciler(self.policy, now),
+        plan = Plan(self.group_depth, self.concurrency)
+        runner = (
+            self.shard_processes(bucket, prefix, plan, now)
+            if self.shard_processes is not None
+            else ShardThreads(lister, bucket, plan, lambda: Reconciler(self.policy, now))
         )
+        stage = self.manifests.stage(bucket, self.policy, now) if self.manifests else None
         pages = 0
-        with closing(listing.batches()) as batches:
-            for batch in batches:
-                for outcome in _inspected(stage, batch.outcomes):
-                    report.add(outcome)
-                report.objects_listed += batch.objects
-                if batch.objects:
+        with closing(run_shards(plan.root(prefix), runner)) as items:
+            for item in items:
+                if isinstance(item, Tally):  # counted, manifests read, in a worker process
+                    report.merge(item)
+                else:
+                    for outcome in _inspected(stage, item.outcomes):
+                        report.add(outcome)
+                    report.objects_listed += item.objects
+                if item.objects:
                     pages += 1
                     if progress is not None:
                         progress(pages, report)
@@ -130,6 +147,39 @@ class Sweep:
             report.add(outcome)
         report.duration_s = (self.clock() - report.started_at).total_seconds()
         return report
+
+
+@dataclass(frozen=True)
+class ShardSweeper:
+    """A worker process's part of a sweep: whole shards listed, reconciled, their manifests read and
+    counted there, so only `Tally`s (and new shards) go back to the process that writes the report."""
+
+    lister: FolderLister
+    policy: Policy
+    plan: Plan
+    bucket: str
+    prefix: str
+    group_depth: int
+    now: datetime
+    manifests: ManifestReads | None = None
+
+    def sweep(self, shard: Shard, send: Callable[[Tally | Shard], None]) -> None:
+        """Sends a `Tally` per page and one after the shard's last outcome; an error propagates."""
+        stage = self.manifests.stage(self.bucket, self.policy, self.now) if self.manifests else None
+        part = Report(self.bucket, self.prefix, 0, self.group_depth, started_at=self.now)
+
+        def post(item: Batch | Shard) -> None:
+            if isinstance(item, Shard):
+                send(item)
+                return
+            for outcome in _inspected(stage, item.outcomes):
+                part.add(outcome)
+            send(part.take(item.objects))
+
+        list_shard(self.lister, self.bucket, shard, self.plan, Reconciler(self.policy, self.now), post)
+        for outcome in _inspected(stage, [], last=True):
+            part.add(outcome)
+        send(part.take(0))
 
 
 def _inspected(stage: ManifestStage | None, outcomes: list[Outcome], last: bool = False) -> list[Outcome]:
