@@ -177,11 +177,33 @@ def _progress(stream: TextIO) -> Any:
     return show
 
 
-def usable_cpus() -> int:
-    """The CPUs this process may run on (a container's or `taskset`'s limit), not the machine's."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+def usable_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """The CPUs this process may use, not the machine's: its affinity (`taskset`, a cpuset), capped by
+    a cgroup CPU quota (`docker --cpus`, a Kubernetes or ECS CPU limit), which affinity does not show."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = cgroup_cpu_quota(cgroup)
+    return max(1, min(cpus, quota)) if quota is not None else cpus
+
+
+def cgroup_cpu_quota(cgroup: Path) -> int | None:
+    """The CPU quota in whole CPUs (rounded up), from cgroup v2 `cpu.max` or v1 `cpu.cfs_quota_us`.
+
+    None when there is none (unlimited, or no cgroup files, as outside Linux)."""
+    try:
+        v2 = (cgroup / "cpu.max").read_text().split()
+        quota, period = v2[0], v2[1]
+    except (OSError, IndexError):
+        try:
+            quota = (cgroup / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (cgroup / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    if quota in ("max", "-1"):
+        return None
+    try:
+        return max(1, -(-int(quota) // int(period)))
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def run_sweep(

@@ -139,9 +139,15 @@ class Config:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def sweep_processes(self, cpus: int) -> int:
-        """Worker processes for the CLI's sharded sweep: SWEEP_PROCESSES, or one per usable CPU, never
-        more than there are shards at once (`concurrency`); 1 keeps the sweep in this process."""
-        return max(1, min(self.processes or cpus, self.concurrency))
+        """Worker processes for the CLI's sharded sweep; 1 keeps the sweep in this process.
+
+        `--processes N` as given, but never more than there are shards at once (`concurrency`). By
+        default one per usable CPU, but no more than `concurrency // 2`: each worker then keeps at
+        least two listings in flight, so its core has work while a page is on the wire.
+        """
+        if self.processes:
+            return min(self.processes, self.concurrency)
+        return max(1, min(cpus, self.concurrency // 2))
 
     def naming(self) -> TarballNaming:
         return TarballNaming(self.tarball_extensions)

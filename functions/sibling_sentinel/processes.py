@@ -42,6 +42,7 @@ from .errors import SentinelError
 Build = Callable[[], AbstractContextManager[ShardSweeper]]
 _STOP_WAIT_S = 5.0
 _PARENT_POLL_S = 1.0
+_COULD_NOT_REPORT = 70  # EX_SOFTWARE: a worker thread could not even send its shard's end
 
 
 @dataclass(frozen=True)
@@ -75,23 +76,26 @@ class ShardProcesses:
         self._ready: deque[Batch | Tally | Shard | Done] = deque()
         self._workers: list[_Worker] = []
         self._closed = False
-        context = multiprocessing.get_context(start_method())
+        method = start_method()
+        context = multiprocessing.get_context(method)
         threads = math.ceil(slots / processes)
+        parent_ends: list[Connection] = []  # a forked worker inherits these, and must close them
         try:
             for n in range(processes):
                 take, give_shards = context.Pipe(duplex=False)
                 get_results, send = context.Pipe(duplex=False)
+                parent_ends += [give_shards, get_results]
                 # typeshed gives Process to the concrete contexts only, not to get_context()'s BaseContext
                 process = context.Process(  # type: ignore[attr-defined]
                     target=_serve,
-                    args=(build, threads, take, send, os.getpid()),
+                    args=(build, threads, take, send, os.getpid(), parent_ends if method == "fork" else []),
                     name=f"sweep-worker-{n}",
                     daemon=True,
                 )
+                self._workers.append(_Worker(process, give_shards, get_results))
                 process.start()
                 take.close()
                 send.close()
-                self._workers.append(_Worker(process, give_shards, get_results))
         except BaseException:
             self.close()
             raise
@@ -131,21 +135,29 @@ class ShardProcesses:
         self._ready.append(item)
 
     def close(self) -> None:
-        """Tells every worker to stop, waits a little, then terminates what is left; idempotent."""
+        """Tells every worker to stop, waits a little, then terminates what is left; idempotent.
+
+        A second Ctrl-C while it waits still terminates every worker on its way out.
+        """
         if self._closed:
             return
         self._closed = True
-        for worker in self._workers:
-            with contextlib.suppress(OSError):  # already gone
-                worker.shards.send(None)
-        deadline = time.monotonic() + _STOP_WAIT_S
-        for worker in self._workers:
-            worker.process.join(max(0.0, deadline - time.monotonic()))
-            if worker.process.is_alive():
-                worker.process.terminate()
-                worker.process.join()
-            worker.shards.close()
-            worker.results.close()
+        started = [w for w in self._workers if w.process.pid is not None]
+        try:
+            for worker in started:
+                with contextlib.suppress(OSError):  # already gone
+                    worker.shards.send(None)
+            deadline = time.monotonic() + _STOP_WAIT_S
+            for worker in started:
+                worker.process.join(max(0.0, deadline - time.monotonic()))
+        finally:
+            for worker in started:
+                if worker.process.is_alive():
+                    worker.process.terminate()
+                    worker.process.join()
+            for worker in self._workers:
+                worker.shards.close()
+                worker.results.close()
 
 
 def _ended(worker: _Worker) -> BaseException:
@@ -170,16 +182,25 @@ class _ParentGone(Exception):
     pass
 
 
-def _serve(build: Build, threads: int, shards_in: Connection, results: Connection, parent: int) -> None:
+def _serve(
+    build: Build,
+    threads: int,
+    shards_in: Connection,
+    results: Connection,
+    parent: int,
+    parent_ends: list[Connection],
+) -> None:
     """A worker process: shards from the parent onto `threads` threads, what they give back to it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for end in parent_ends:  # forked: without this, a parent that dies would never read as EOF here
+        end.close()
     lock = threading.Lock()
 
     def send(item: Tally | Shard | Done | _Failed) -> None:
         try:
             with lock:
                 results.send(item)
-        except OSError as e:  # the parent has closed its end: it stopped the sweep
+        except OSError as e:  # the parent has closed its end, or is gone: the sweep has stopped
             raise _ParentGone from e
 
     try:
@@ -203,18 +224,22 @@ def _serve(build: Build, threads: int, shards_in: Connection, results: Connectio
 def _work(
     sweeper: ShardSweeper, work: queue.Queue[Shard | None], send: Callable[[Tally | Shard | Done], None]
 ) -> None:
-    while (shard := work.get()) is not None:
-        error: BaseException | None = None
-        try:
-            sweeper.sweep(shard, send)
-        except _ParentGone:
-            return
-        except BaseException as e:  # the shard's failure fails the sweep, in the parent
-            error = portable(e)
-        try:
+    """Sweeps shards until told to stop; a shard that cannot even report its end kills the worker,
+    so the parent sees it die instead of waiting for it for ever."""
+    try:
+        while (shard := work.get()) is not None:
+            error: BaseException | None = None
+            try:
+                sweeper.sweep(shard, send)
+            except _ParentGone:
+                return
+            except BaseException as e:  # the shard's failure fails the sweep, in the parent
+                error = portable(e)
             send(Done(error))
-        except _ParentGone:
-            return
+    except _ParentGone:
+        return
+    except BaseException:
+        os._exit(_COULD_NOT_REPORT)
 
 
 def _next_shard(shards_in: Connection, parent: int) -> Shard | None:
@@ -230,9 +255,19 @@ def _next_shard(shards_in: Connection, parent: int) -> Shard | None:
 
 
 def portable(error: BaseException) -> BaseException:
-    """The error itself when it survives pickling (the product's own errors do), else its text."""
+    """The error itself when it survives pickling (the product's own errors do), else its text.
+
+    Anything but an `Exception` (SystemExit, KeyboardInterrupt in a worker) becomes a SentinelError,
+    so it fails the sweep in the parent as an error instead of ending it quietly.
+    """
+    if isinstance(error, Exception):
+        try:
+            pickle.loads(pickle.dumps(error))  # noqa: S301 (our own bytes, just made)
+            return error
+        except Exception:  # noqa: S110 (it is described below instead)
+            pass
     try:
-        pickle.loads(pickle.dumps(error))  # noqa: S301 (our own bytes, just made)
+        text = f"{type(error).__name__}: {error}"
     except Exception:
-        return SentinelError(f"{type(error).__name__}: {error}")
-    return error
+        text = type(error).__name__
+    return SentinelError(f"in a sweep worker: {text}")

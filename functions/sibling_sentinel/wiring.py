@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -50,13 +52,20 @@ def manifest_reads(config: Config, s3: Any) -> Iterator[ManifestReads]:
         yield _reads(config, s3, pool)
 
 
+MANIFESTS_PER_SHARD = 4  # a worker's shards share its readers: 4 per shard in flight, as 4 x N in one process
+
+
 @contextmanager
 def shard_sweeper(
     config: Config, bucket: str, prefix: str, plan: Plan, now: datetime
 ) -> Iterator[ShardSweeper]:
-    """What a sweep worker process builds for itself: its own client, lister and manifest readers."""
+    """What a sweep worker process builds for itself: its own client, lister and manifest readers.
+
+    `config.concurrency` is this worker's share of the listings; its manifest readers are as many.
+    """
     s3 = aws_client(config, "s3")
-    with manifest_reads(config, s3) as reads:
+    with ThreadPool(config.concurrency) as pool:
+        reads = ManifestReads(ManifestInspector(S3Content(s3)), pool, window=MANIFESTS_PER_SHARD)
         yield ShardSweeper(
             S3Lister(s3),
             config.policy(),
@@ -70,12 +79,17 @@ def shard_sweeper(
 
 
 def shard_processes(config: Config, processes: int) -> WorkerProcesses:
-    """Starts the worker processes for a sharded sweep, once it knows its plan and reference time."""
+    """Starts the worker processes for a sharded sweep, once it knows its plan and reference time.
+
+    Each worker gets its share of the concurrency (for its threads, connections and manifest readers);
+    the plan keeps the whole of it, so shards are split for all the listings at once.
+    """
 
     def start(bucket: str, prefix: str, plan: Plan, now: datetime) -> ShardRunner:
         from .processes import ShardProcesses
 
-        build = functools.partial(shard_sweeper, config, bucket, prefix, plan, now)
+        share = dataclasses.replace(config, concurrency=math.ceil(plan.workers / processes))
+        build = functools.partial(shard_sweeper, share, bucket, prefix, plan, now)
         return ShardProcesses(build, processes, plan.workers)
 
     return start

@@ -197,9 +197,18 @@ def test_errors_that_cannot_cross_a_process_boundary_arrive_as_their_text() -> N
     portable = processes.portable(Odd())
     # then it is a SentinelError naming the original; a picklable error stays itself
     assert isinstance(portable, SentinelError)
-    assert str(portable) == "Odd: odd failure"
+    assert str(portable) == "in a sweep worker: Odd: odd failure"
     denied = AccessDeniedError("no")
     assert processes.portable(denied) is denied
+
+
+def test_an_exit_inside_a_worker_becomes_an_error_not_a_quiet_end() -> None:
+    # given a shard that raised SystemExit(0), which would otherwise end the CLI with exit 0
+    # when made portable
+    portable = processes.portable(SystemExit(0))
+    # then it is an error that fails the sweep
+    assert isinstance(portable, SentinelError)
+    assert str(portable) == "in a sweep worker: SystemExit: 0"
 
 
 def test_more_processes_than_slots_is_refused() -> None:

@@ -97,8 +97,10 @@ def test_sweep_concurrency_defaults_to_16_and_reads_sweep_concurrency() -> None:
     [
         (0, 16, 2, 2),  # the default: one per usable CPU
         (0, 16, 1, 1),  # one CPU: no worker processes
-        (0, 4, 96, 4),  # never more processes than folders listed at once
+        (0, 16, 32, 8),  # many CPUs: each worker still keeps two listings in flight
+        (0, 3, 8, 1),  # too few listings at once to share: no worker processes
         (3, 16, 2, 3),  # asked for: taken, whatever the CPU count
+        (8, 4, 2, 4),  # asked for more than the listings at once: one listing each
         (1, 16, 8, 1),  # 1: the sweep stays in this process
     ],
 )

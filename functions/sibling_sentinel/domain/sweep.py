@@ -129,20 +129,23 @@ class Sweep:
             if self.shard_processes is not None
             else ShardThreads(lister, bucket, plan, lambda: Reconciler(self.policy, now))
         )
-        stage = self.manifests.stage(bucket, self.policy, now) if self.manifests else None
         pages = 0
-        with closing(run_shards(plan.root(prefix), runner)) as items:
-            for item in items:
-                if isinstance(item, Tally):  # counted, manifests read, in a worker process
-                    report.merge(item)
-                else:
-                    for outcome in _inspected(stage, item.outcomes):
-                        report.add(outcome)
-                    report.objects_listed += item.objects
-                if item.objects:
-                    pages += 1
-                    if progress is not None:
-                        progress(pages, report)
+        try:  # run_shards closes the runner too, but only once it has started
+            stage = self.manifests.stage(bucket, self.policy, now) if self.manifests else None
+            with closing(run_shards(plan.root(prefix), runner)) as items:
+                for item in items:
+                    if isinstance(item, Tally):  # counted, manifests read, in a worker process
+                        report.merge(item)
+                    else:
+                        for outcome in _inspected(stage, item.outcomes):
+                            report.add(outcome)
+                        report.objects_listed += item.objects
+                    if item.objects:
+                        pages += 1
+                        if progress is not None:
+                            progress(pages, report)
+        finally:
+            runner.close()
         for outcome in _inspected(stage, [], last=True):
             report.add(outcome)
         report.duration_s = (self.clock() - report.started_at).total_seconds()
