@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from doc_block import write_block
+from s3_endpoint import BUCKET, PREFIX
 from timing import Measured, run_measured
 
 HERE = Path(__file__).resolve().parent
 DOC = HERE.parent / "docs" / "BENCHMARKS.md"
-BEGIN, END = "<!-- list-speed:begin -->", "<!-- list-speed:end -->"
-BUCKET, PREFIX = "bench-bucket", "backups/"
+BLOCK = "list-speed"  # the tables' block in docs/BENCHMARKS.md (doc_block.py)
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
@@ -237,12 +238,6 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {platform.system()}, Python {platform.python_version()}"
 
 
-def write_doc(text: str) -> None:
-    doc = DOC.read_text(encoding="utf-8")
-    start, end = doc.index(BEGIN) + len(BEGIN), doc.index(END)
-    DOC.write_text(doc[:start] + "\n" + text + "\n" + doc[end:], encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -272,7 +267,7 @@ def main() -> int:
     text = "\n".join(out).rstrip()
     print(text)
     if args.write_doc:
-        write_doc(text)
+        write_block(DOC, BLOCK, text)
     return 0
 
 

@@ -18,9 +18,7 @@ import itertools
 import json
 import os
 import random
-import re
 import resource
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -33,7 +31,7 @@ from sibling_sentinel.domain.report import Report
 from sibling_sentinel.domain.rules import Anchor
 from sibling_sentinel.domain.sweep import Sweep
 from sibling_sentinel.domain.verdicts import Orphan, Outcome, Verdict
-from timing import elapsed_s
+from timing import TIMED, run_measured
 
 BUCKET = "bench-bucket"
 PREFIX = "backups/"
@@ -197,36 +195,22 @@ def run_mode(mode: str, keys: int, missing_rate: float = MISSING_RATE) -> dict[s
 
 # --- the default run: each mode in its own process, measured from outside ---------------------
 
-TIME = "/usr/bin/time"
-
 
 def measure(mode: str, keys: int, missing_rate: float = MISSING_RATE) -> dict[str, Any]:
     """Run one mode in a child; peak RSS and wall time from `/usr/bin/time -v` when it is there."""
     args = ["--mode", mode, "--keys", str(keys), "--missing-rate", str(missing_rate)]
-    cmd = [sys.executable, os.path.abspath(__file__), *args]
-    timed = os.access(TIME, os.X_OK)
     print(f"running {mode} with --keys {keys} ...", file=sys.stderr, flush=True)
-    if timed:
-        cmd = [TIME, "-v", *cmd]
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout + proc.stderr)
-        raise SystemExit(f"{mode} child failed with exit code {proc.returncode}")
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    m = run_measured([sys.executable, os.path.abspath(__file__), *args])
+    if m.returncode != 0:
+        sys.stderr.write(m.stdout + m.stderr)
+        raise SystemExit(f"{mode} child failed with exit code {m.returncode}")
+    lines = [line for line in m.stdout.splitlines() if line.startswith("RESULT ")]
     result: dict[str, Any] = json.loads(lines[-1].removeprefix("RESULT "))
-    result["process_rss_kb"] = result["max_rss_kb"]
-    result["process_s"] = wall
-    result["source"] = "ru_maxrss"
-    if timed:
-        rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-        elapsed = re.search(r"Elapsed \(wall clock\) time \([^)]*\): (\S+)", proc.stderr)
-        if rss is None or elapsed is None:
-            raise SystemExit(f"could not parse /usr/bin/time -v output:\n{proc.stderr}")
-        result["process_rss_kb"] = int(rss.group(1))
-        result["process_s"] = elapsed_s(elapsed.group(1))
-        result["source"] = "/usr/bin/time -v"
+    timed = m.source == TIMED
+    # without /usr/bin/time, the child's own ru_maxrss: the parent's RUSAGE_CHILDREN is the largest child's
+    result["process_rss_kb"] = m.rss_kb if timed else result["max_rss_kb"]
+    result["process_s"] = m.seconds
+    result["source"] = m.source if timed else "ru_maxrss"
     return result
 
 
@@ -242,8 +226,10 @@ def compare(keys: int, missing_rate: float = MISSING_RATE) -> int:
     base = measure("baseline", 0)
     stream = measure("stream", keys, missing_rate)
     oracle = measure("oracle", keys, missing_rate)
-    if not os.access(TIME, os.X_OK):
-        print(f"{TIME} not found: peak RSS is the child's own ru_maxrss, seconds the parent's wall clock")
+    if stream["source"] != TIMED:
+        print(
+            "/usr/bin/time not found: peak RSS is the child's own ru_maxrss, seconds the parent's wall clock"
+        )
     print(f"python {sys.version.split()[0]}, nproc {os.cpu_count()}, measured by {stream['source']}")
     print(f"import-only interpreter: peak RSS {_mb(base['process_rss_kb'])} MiB, {base['process_s']:.2f} s")
     print()

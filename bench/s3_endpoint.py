@@ -132,6 +132,10 @@ class Listing:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, a short last segment waits for the client's
+    # delayed ACK (~40 ms on Linux), a stall real S3 does not add. Measured: 50 small folders listed at
+    # --concurrency 2 took 1.53 s with it, against 0.38 s for one flat listing.
+    disable_nagle_algorithm = True
     server: Endpoint
 
     def log_message(self, format: str, *args: object) -> None:

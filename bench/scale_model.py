@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+from doc_block import read_block, write_block
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "docs" / "BENCHMARKS.md"
 SCALE = ROOT / "docs" / "SCALE.md"
@@ -85,8 +87,7 @@ _PRODUCT_ROW = re.compile(
 
 def measured_rows(doc: Path = BENCHMARKS) -> list[Measured]:
     """The product rows of every list-speed table in docs/BENCHMARKS.md."""
-    text = doc.read_text(encoding="utf-8")
-    block = text[text.index("<!-- list-speed:begin -->") : text.index("<!-- list-speed:end -->")]
+    block = read_block(doc, "list-speed")
     rows = []
     for table in re.split(r"\n(?=[\d,]+ keys, )", block)[1:]:
         head = re.match(r"([\d,]+) keys, (\d+) ms", table)
@@ -106,9 +107,9 @@ def fit(rows: list[Measured]) -> tuple[float, float]:
     serial = [r for r in rows if r.workers == 1]
     xs = [r.keys for r in serial]
     ys = [r.wall_s - r.requests * r.latency_s for r in serial]
-    n, mx, my = len(xs), sum(xs) / len(xs), sum(ys) / len(ys)
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
     c = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
-    return c, my - c * mx if n else 0.0
+    return c, my - c * mx
 
 
 def predict(row: Measured, c: float, s: float) -> float:
@@ -286,10 +287,7 @@ def main() -> int:
     result = "\n\n".join([fitted, "\n".join(check), table(c, c_inv)])
     print(result)
     if args.write_doc:
-        text = SCALE.read_text(encoding="utf-8")
-        begin, end = "<!-- scale-model:begin -->", "<!-- scale-model:end -->"
-        text = text[: text.index(begin) + len(begin)] + "\n" + result + "\n" + text[text.index(end) :]
-        SCALE.write_text(text, encoding="utf-8")
+        write_block(SCALE, "scale-model", result)
     if worst > 0.20:
         print(f"the model misses a measurement by {worst:.0%}", file=sys.stderr)
         return 1

@@ -6,7 +6,6 @@ import os
 import re
 import resource
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TIME = "/usr/bin/time"
+TIMED = "/usr/bin/time -v"  # `Measured.source` when it measured
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,7 @@ class TreePss:
         return self.peak_kb
 
 
-def run_measured(
-    cmd: Sequence[str], env: Mapping[str, str] | None = None, stdout_to_null: bool = False
-) -> Measured:
+def run_measured(cmd: Sequence[str], env: Mapping[str, str] | None = None) -> Measured:
     """Peak RSS and wall time from `/usr/bin/time -v` when it is there, else from the parent.
 
     Without it, peak RSS is `RUSAGE_CHILDREN`'s maximum so far, which is this child's only when it is
@@ -92,9 +90,8 @@ def run_measured(
     """
     timed = os.access(TIME, os.X_OK)
     full = [TIME, "-v", *cmd] if timed else list(cmd)
-    out = subprocess.DEVNULL if stdout_to_null else subprocess.PIPE
     started = time.perf_counter()
-    with subprocess.Popen(full, stdout=out, stderr=subprocess.PIPE, text=True, env=env) as proc:
+    with subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
         tree = TreePss(proc.pid, include_root=not timed)  # /usr/bin/time itself is not counted
         stdout, stderr = proc.communicate()
         tree_kb = tree.stop()
@@ -106,9 +103,5 @@ def run_measured(
         found_wall = re.search(r"Elapsed \(wall clock\) time \([^)]*\): (\S+)", stderr)
         if found_rss is None or found_wall is None:
             raise SystemExit(f"could not parse /usr/bin/time -v output:\n{stderr}")
-        rss, wall, source = int(found_rss.group(1)), elapsed_s(found_wall.group(1)), "/usr/bin/time -v"
+        rss, wall, source = int(found_rss.group(1)), elapsed_s(found_wall.group(1)), TIMED
     return Measured(wall, rss, stdout or "", stderr, proc.returncode, source, tree_kb)
-
-
-def python() -> str:
-    return sys.executable

@@ -32,9 +32,7 @@ class FakeBucket:
         self.page_size = page_size
         self.fail_after_pages: tuple[int, Exception] | None = None
         self.finds: list[list[str]] = []
-        self.heads: list[str] = []
         self.bodies: dict[str, bytes] = {}
-        self.checksums: dict[str, StoredChecksum] = {}
         self.reads: list[str] = []
         self.fail_reads: Exception | None = None
         self.fail_under: tuple[str, Exception] | None = None  # any listing of this prefix or below fails
@@ -97,10 +95,9 @@ class FakeBucket:
         return self.bodies.get(key, b"")[: max_bytes + 1]
 
     def stored_checksum(self, bucket: str, key: str) -> StoredChecksum | None:
-        self.heads.append(key)
         if key not in self.objects:
             return None
-        return self.checksums.get(key, StoredChecksum(None, None, False))
+        return StoredChecksum(None, None, False)
 
 
 def manifest_body(relative_path: str, **fields: Any) -> bytes:
@@ -242,7 +239,6 @@ class FakeCheckpoints:
 
     def __init__(self) -> None:
         self.saved: dict[str, str] = {}
-        self.deleted: list[str] = []
 
     def save(self, key: str, checkpoint: Any) -> None:
         import io
@@ -258,7 +254,6 @@ class FakeCheckpoints:
 
     def delete(self, key: str) -> None:
         self.saved.pop(key, None)
-        self.deleted.append(key)
 
 
 class FakeInvoker:
@@ -326,3 +321,10 @@ class FullSweepRig:
             invoker=self.invoker,
             max_invocations=max_invocations,
         )
+
+
+def essence(report: Report) -> dict[str, Any]:
+    """All a report says, with findings in key order (shards finish in any order)."""
+    whole = report.to_dict()
+    whole["findings"] = sorted(whole["findings"], key=lambda f: (f["key"], f["rule"]))
+    return whole

@@ -44,6 +44,13 @@ class Stack:
         got = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
         return [json.loads(m["Body"]) for m in got.get("Messages", [])]
 
+    def alerts(self) -> list[dict[str, Any]]:
+        """The SNS alerts delivered so far, as raw SQS messages: their bodies are plain text."""
+        got = self.sqs.receive_message(
+            QueueUrl=self.alerts_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        )
+        return list(got.get("Messages", []))
+
     def queued(self) -> list[tuple[dict[str, Any], int]]:
         """Messages in the check queue with their delay, read from moto's backend (delays are real time)."""
         queue = sqs_backends[ACCOUNT][REGION].queues["checks"]
@@ -73,15 +80,46 @@ def emf(out: str) -> dict[str, Any]:
     return merged
 
 
-def fail_with(status: int, code: str, operation: str, only: str = "") -> Callable[..., AWSResponse | None]:
-    """Answer S3 `operation` requests whose URL contains `only` with an error, before moto sees them."""
+class Body:
+    """The raw body botocore reads an `AWSResponse` from."""
 
-    class Raw:
-        def stream(self, **_: Any) -> Iterator[bytes]:
-            yield f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+def answer_with(
+    events: Any,
+    operation: str,
+    status: int,
+    code: str = "",
+    when: Callable[[int, str], bool] = lambda attempt, url: True,
+) -> list[str]:
+    """Answer S3 `operation` with an error while `when(attempt, url)` holds, before moto sees it.
+
+    `events` is a client's (`client.meta.events`) or a session's: a client copies its session's hooks
+    when it is made. Returns the URL of every request the hook saw, attempts and retries included.
+    """
+    body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode() if code else b""
+    seen: list[str] = []
 
     def hook(request: Any, **_: Any) -> AWSResponse | None:
-        return AWSResponse(request.url, status, {}, Raw()) if only in request.url else None
+        seen.append(request.url)
+        if when(len(seen), request.url):
+            return AWSResponse(request.url, status, {}, Body(body))
+        return None
 
-    boto3.DEFAULT_SESSION.events.register_first(f"before-send.s3.{operation}", hook)  # type: ignore[union-attr]
-    return hook
+    events.register_first(f"before-send.s3.{operation}", hook)
+    return seen
+
+
+FailWith = Callable[..., None]  # the `fail_with` fixture
+
+
+def fail_with(status: int, code: str, operation: str, only: str = "") -> None:
+    """Every client made from the default session from now on answers `operation` requests whose URL
+    contains `only` with this error. Use it through the `fail_with` fixture, which replaces the default
+    session after the test, pass or fail."""
+    answer_with(boto3.DEFAULT_SESSION.events, operation, status, code, lambda _, url: only in url)  # type: ignore[union-attr]

@@ -14,13 +14,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
 from .config import Config, comma_list, parse_s3_url
-from .domain.inspection import ManifestInspector
 from .domain.report import Report, findings_of
 from .domain.restore import RestoreSearch
 from .domain.rules import Requirement
@@ -150,20 +150,7 @@ def _versions(text: str) -> frozenset[int]:
 
 
 def _config(args: argparse.Namespace, env: dict[str, str]) -> Config:
-    return Config.from_env(env).with_overrides(
-        min_listing_bytes=getattr(args, "min_listing_bytes", None),
-        grace_seconds=getattr(args, "grace", None),
-        stale_tolerance_seconds=getattr(args, "stale_tolerance", None),
-        threshold=getattr(args, "threshold", None),
-        tarball_extensions=args.extensions,
-        endpoint_url=args.endpoint_url,
-        concurrency=getattr(args, "concurrency", None),
-        processes=getattr(args, "processes", None),
-        group_depth=getattr(args, "group_depth", None),
-        manifest_rule=getattr(args, "manifest", None),
-        manifest_rules=getattr(args, "manifest_rules", None),
-        inventory_run_rows=getattr(args, "inventory_run_rows", None),
-    )
+    return Config.from_env(env).with_flags(args)
 
 
 def _progress(stream: TextIO) -> Any:
@@ -223,10 +210,12 @@ def run_sweep(
 
     s3 = aws_client(config, "s3")
     processes = config.sweep_processes(usable_cpus())
-    with manifest_reads(config, s3) as reads, ThreadPool(config.concurrency) as pool:
+    with ExitStack() as resources:
+        reads = resources.enter_context(manifest_reads(config, s3))
         lister: Lister = S3Lister(s3)
         as_of = None
         if inventory is not None:
+            pool = resources.enter_context(ThreadPool(config.concurrency))  # the data files' readers
             lister = opened = open_inventory(config, s3, inventory, bucket, pool)
             as_of = opened.created_at
             if err.isatty():
@@ -259,11 +248,10 @@ def run_sweep(
 
 def run_check(config: Config, bucket: str, key: str, out: TextIO, fmt: str) -> int:
     from .adapters.s3 import S3Objects
-    from .adapters.s3_content import S3Content
-    from .wiring import aws_client
+    from .wiring import aws_client, manifest_inspector
 
     s3 = aws_client(config, "s3")
-    manifests = ManifestInspector(S3Content(s3)) if config.reads_manifests else None
+    manifests = manifest_inspector(config, s3)
     result = check_tarball(S3Objects(s3), bucket, key, config.policy(), datetime.now(UTC), manifests)
     findings = findings_of(result)
     breach = int(result.verdict.is_problem) > config.threshold
@@ -293,10 +281,10 @@ def run_check(config: Config, bucket: str, key: str, out: TextIO, fmt: str) -> i
 def run_enable_events(config: Config, bucket: str, dry_run: bool, out: TextIO, fmt: str) -> int:
     """Read, merge, write: idempotent, and nothing is written when EventBridge is already on."""
     from .adapters.s3 import S3BucketNotifications
-    from .domain.notifications import eventbridge_on, kept_summary, with_eventbridge
+    from .domain.notifications import BucketNotifications, eventbridge_on, kept_summary, with_eventbridge
     from .wiring import aws_client
 
-    notifications = S3BucketNotifications(aws_client(config, "s3"))
+    notifications: BucketNotifications = S3BucketNotifications(aws_client(config, "s3"))
     current = notifications.read(bucket)
     changed = not eventbridge_on(current)
     after = with_eventbridge(current) if changed else current
@@ -377,10 +365,9 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
 
             return run_demo(sys.stdout, serve=args.serve)
         environment = dict(os.environ) if env is None else env
-        if args.command == "enable-events":
-            config = Config.from_env(environment).with_overrides(endpoint_url=args.endpoint_url)
-            return run_enable_events(config, args.bucket, args.dry_run, sys.stdout, args.format)
         config = _config(args, environment)
+        if args.command == "enable-events":
+            return run_enable_events(config, args.bucket, args.dry_run, sys.stdout, args.format)
         bucket, rest = parse_s3_url(args.url)
         if args.command == "restore-candidate":
             return run_restore_candidate(config, bucket, rest, args, sys.stdout, err)

@@ -134,6 +134,17 @@ class Config:
                 values[f.name] = _parse(f.name, raw)
         return cls(**values)
 
+    def with_flags(self, flags: Any) -> Config:
+        """The flags given on a command line (an argparse namespace) over this config, each by its name in
+        `_SOURCES`; a flag the command does not have, or left unset, keeps what the environment gave."""
+        return self.with_overrides(
+            **{
+                field: getattr(flags, flag[2:].replace("-", "_"), None)
+                for field, (_, flag) in _SOURCES.items()
+                if flag
+            }
+        )
+
     def with_overrides(self, **overrides: Any) -> Config:
         """Flags beat the environment; a flag left at None keeps what the environment gave."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})

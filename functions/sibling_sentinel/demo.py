@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from .config import Config
+from .domain.report import table
 
 DEMO_BUCKET = "demo-backups"
 DEMO_PREFIX = "backups/"
@@ -345,11 +346,7 @@ def _show_hosts(out: TextIO, report: dict[str, Any], now: datetime) -> None:
                 note,
             )
         )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        out.write(
-            "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n"
-        )
+    out.writelines(f"  {line}\n" for line in table(header, rows))
 
 
 def _show_commands(out: TextIO, endpoint: str, serve: bool) -> None:

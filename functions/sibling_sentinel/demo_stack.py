@@ -56,9 +56,13 @@ class Stack:
     urls: dict[str, str] = field(default_factory=dict)
     topic_arn: str = ""
     metrics: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def client(self, service: str) -> Any:
-        return client(service, self.endpoint, max_attempts=3)
+        """One client per service, shared: boto3 clients are thread-safe, and the queue is polled often."""
+        if service not in self._clients:
+            self._clients[service] = client(service, self.endpoint, max_attempts=3)
+        return self._clients[service]
 
     # --- what `sam deploy` would create --------------------------------------------------------
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event, S3EventBridgeNotificationEvent
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 
-from .domain.check import NewObject
+from .domain.check import NewObject, aware_time, text_field
 
 
 class MalformedEventError(ValueError):
@@ -45,11 +44,11 @@ def _from_eventbridge(event: Mapping[str, Any]) -> NewObject:
     parsed = S3EventBridgeNotificationEvent(dict(event))
     obj = parsed.detail.object
     return NewObject(
-        bucket=_required(parsed.detail.bucket.name, "detail.bucket.name"),
-        key=_required(obj["key"], "detail.object.key"),
+        bucket=text_field(parsed.detail.bucket.name, "detail.bucket.name"),
+        key=text_field(obj["key"], "detail.object.key"),
         etag=str(obj.get("etag") or ""),
         size=int(obj.get("size") or 0),
-        event_time=_time(parsed.time),
+        event_time=aware_time(parsed.time, "time"),
     )
 
 
@@ -78,25 +77,12 @@ def _unwrap_sns(body: Any) -> Any:
 def _from_s3_record(record: S3EventRecord) -> NewObject:
     s3 = record.s3
     return NewObject(
-        bucket=_required(s3.bucket.name, "s3.bucket.name"),
-        key=unquote_plus(_required(s3.get_object.key, "s3.object.key")),
+        bucket=text_field(s3.bucket.name, "s3.bucket.name"),
+        key=unquote_plus(text_field(s3.get_object.key, "s3.object.key")),
         etag=str(s3.get_object.get("eTag") or ""),
         size=int(s3.get_object.get("size") or 0),
-        event_time=_time(record.event_time),
+        event_time=aware_time(record.event_time, "eventTime"),
     )
-
-
-def _required(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} is missing or empty")
-    return value
-
-
-def _time(value: str) -> datetime:
-    when = datetime.fromisoformat(value)
-    if when.tzinfo is None:
-        raise ValueError(f"event time {value!r} has no time zone")
-    return when
 
 
 def upload_pattern(bucket: str, prefix: str, extensions: Sequence[str]) -> dict[str, Any]:

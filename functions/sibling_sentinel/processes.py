@@ -12,7 +12,7 @@ and `Pool` would not, for want of /dev/shm.)
 
 Workers start with `fork` when the parent has no other thread (they begin with the parent's imports,
 in milliseconds), else with `spawn`. Ctrl-C is the parent's: workers ignore SIGINT and are stopped by
-`close`, which `run_shards` always calls. A worker that dies, or whose parent dies, ends the sweep
+`close`, which the sweep always calls. A worker that dies, or whose parent dies, ends the sweep
 with an error, never with a report.
 """
 
@@ -60,6 +60,11 @@ class _Worker:
     running: int = 0
 
 
+def threads_each(slots: int, processes: int) -> int:
+    """A worker's share of the slots: its threads, and what its client and readers are sized to."""
+    return math.ceil(slots / processes)
+
+
 def start_method() -> str:
     if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
         return "fork"
@@ -78,7 +83,7 @@ class ShardProcesses:
         self._closed = False
         method = start_method()
         context = multiprocessing.get_context(method)
-        threads = math.ceil(slots / processes)
+        threads = threads_each(slots, processes)
         parent_ends: list[Connection] = []  # a forked worker inherits these, and must close them
         try:
             for n in range(processes):
@@ -205,7 +210,7 @@ def _serve(
 
     try:
         with build() as sweeper:
-            work: queue.Queue[Shard | None] = queue.Queue()
+            work: queue.Queue[Shard] = queue.Queue()  # its threads are daemons: they end with the process
             for n in range(threads):
                 threading.Thread(
                     target=_work, args=(sweeper, work, send), name=f"sweep-shard-{n}", daemon=True
@@ -222,12 +227,13 @@ def _serve(
 
 
 def _work(
-    sweeper: ShardSweeper, work: queue.Queue[Shard | None], send: Callable[[Tally | Shard | Done], None]
+    sweeper: ShardSweeper, work: queue.Queue[Shard], send: Callable[[Tally | Shard | Done], None]
 ) -> None:
-    """Sweeps shards until told to stop; a shard that cannot even report its end kills the worker,
-    so the parent sees it die instead of waiting for it for ever."""
+    """Sweeps shards for as long as the process lives; a shard that cannot even report its end kills the
+    worker, so the parent sees it die instead of waiting for it for ever."""
     try:
-        while (shard := work.get()) is not None:
+        while True:
+            shard = work.get()
             error: BaseException | None = None
             try:
                 sweeper.sweep(shard, send)

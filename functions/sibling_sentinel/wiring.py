@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -41,18 +40,23 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _reads(config: Config, s3: Any, pool: Parallel) -> ManifestReads:
-    """Manifest reads on `config.concurrency` workers, a few outcomes per worker in flight."""
-    return ManifestReads(ManifestInspector(S3Content(s3)), pool, window=4 * config.concurrency)
+MANIFESTS_IN_FLIGHT = 4  # per reader: a stream of outcomes keeps 4 manifest reads in flight per worker
+
+
+def manifest_inspector(config: Config, s3: Any) -> ManifestInspector | None:
+    """None where no manifest rule is in force: then no manifest is ever read."""
+    return ManifestInspector(S3Content(s3)) if config.reads_manifests else None
+
+
+def _reads(s3: Any, pool: Parallel, readers: int) -> ManifestReads:
+    """Manifest reads for one stream of outcomes, on `pool`, `readers` workers' worth in flight."""
+    return ManifestReads(ManifestInspector(S3Content(s3)), pool, window=MANIFESTS_IN_FLIGHT * readers)
 
 
 @contextmanager
 def manifest_reads(config: Config, s3: Any) -> Iterator[ManifestReads]:
     with ThreadPool(config.concurrency) as pool:
-        yield _reads(config, s3, pool)
-
-
-MANIFESTS_PER_SHARD = 4  # a worker's shards share its readers: 4 per shard in flight, as 4 x N in one process
+        yield _reads(s3, pool, config.concurrency)
 
 
 @contextmanager
@@ -61,11 +65,12 @@ def shard_sweeper(
 ) -> Iterator[ShardSweeper]:
     """What a sweep worker process builds for itself: its own client, lister and manifest readers.
 
-    `config.concurrency` is this worker's share of the listings; its manifest readers are as many.
+    `config.concurrency` is this worker's share of the listings; its manifest readers are as many, so
+    the whole sweep keeps about 4 x N manifest reads in flight, as one process does.
     """
     s3 = aws_client(config, "s3")
     with ThreadPool(config.concurrency) as pool:
-        reads = ManifestReads(ManifestInspector(S3Content(s3)), pool, window=MANIFESTS_PER_SHARD)
+        reads = _reads(s3, pool, readers=1)  # per shard, each its own stream: 4 x its share in all
         yield ShardSweeper(
             S3Lister(s3),
             config.policy(),
@@ -86,9 +91,9 @@ def shard_processes(config: Config, processes: int) -> WorkerProcesses:
     """
 
     def start(bucket: str, prefix: str, plan: Plan, now: datetime) -> ShardRunner:
-        from .processes import ShardProcesses
+        from .processes import ShardProcesses, threads_each
 
-        share = dataclasses.replace(config, concurrency=math.ceil(plan.workers / processes))
+        share = dataclasses.replace(config, concurrency=threads_each(plan.workers, processes))
         build = functools.partial(shard_sweeper, share, bucket, prefix, plan, now)
         return ShardProcesses(build, processes, plan.workers)
 
@@ -158,7 +163,7 @@ def checker(config: Config, logger: Logger, metrics: Metrics) -> tuple[Checker, 
         clock=utc_now,
         log=logger,
         once=once,
-        manifests=ManifestInspector(S3Content(s3)) if config.reads_manifests else None,
+        manifests=manifest_inspector(config, s3),
     )
     return service, idempotency
 
@@ -188,5 +193,7 @@ def full_sweep(config: Config, logger: Logger, metrics: Metrics) -> FullSweep:
         log=logger,
         clock=utc_now,
         # A warm container keeps its read workers between invocations; they idle while it is frozen.
-        manifests=_reads(config, s3, ThreadPool(config.concurrency)) if config.reads_manifests else None,
+        manifests=(
+            _reads(s3, ThreadPool(config.concurrency), config.concurrency) if config.reads_manifests else None
+        ),
     )

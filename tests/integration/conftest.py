@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import boto3
 import pytest
@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from sibling_sentinel import cli, wiring
 
+import stack as stack_helpers
 from stack import ACCOUNT, BUCKET, REGION, REPORTS, Stack
 
 
@@ -20,6 +21,15 @@ def _sweeps_stay_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """moto's in-process mock does not reach a spawned worker process, so the CLI here runs as if on one
     CPU. Worker processes are tested in test_processes.py and, over HTTP, in tests/e2e."""
     monkeypatch.setattr(cli, "usable_cpus", lambda: 1)
+
+
+@pytest.fixture
+def fail_with() -> Iterator[Callable[..., None]]:
+    """`stack.fail_with` for one test: the default session is replaced before it and after it, pass or
+    fail, so an injected error never reaches another test's clients."""
+    boto3.setup_default_session()
+    yield stack_helpers.fail_with
+    boto3.setup_default_session()
 
 
 @pytest.fixture

@@ -39,9 +39,6 @@ def s3() -> Iterator[Any]:
                 "QueueConfigurations": [{"Id": "indexer", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
             },
         )
-        boto3.DEFAULT_SESSION.events.register(
-            "after-call.s3.GetBucketNotificationConfiguration", _as_s3_answers
-        )  # type: ignore[union-attr]
         yield s3
         boto3.DEFAULT_SESSION.events.unregister(
             "after-call.s3.GetBucketNotificationConfiguration", _as_s3_answers

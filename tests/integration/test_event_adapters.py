@@ -20,6 +20,8 @@ from sibling_sentinel.demo import run_demo
 from sibling_sentinel.domain.check import CheckMessage, NewObject
 from sibling_sentinel.errors import AccessDeniedError, StorageError
 
+from stack import LambdaContext
+
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/checks"
 
 
@@ -187,7 +189,7 @@ def test_a_duplicate_of_a_step_still_in_flight_is_done_not_failed() -> None:
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         )
         once, config = once_per_step(ddb, "once", keep_s=3600)
-        config.register_lambda_context(_Context())
+        config.register_lambda_context(LambdaContext(remaining_ms=60_000))
         runs: list[str] = []
         duplicate: list[object] = []
 
@@ -208,10 +210,3 @@ def test_a_duplicate_of_a_step_still_in_flight_is_done_not_failed() -> None:
         # and the next attempt is a new step
         step(message={"check_id": "c1", "attempt": 2})
         assert runs == ["c1", "c1"]
-
-
-class _Context:
-    function_name = "CheckSiblings"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000

@@ -6,7 +6,6 @@ import io
 import json
 import zipfile
 from datetime import UTC, datetime
-from typing import Any
 
 import boto3
 import pytest
@@ -17,7 +16,7 @@ from sibling_sentinel.errors import AccessDeniedError, ConfigError
 from sibling_sentinel.handlers import full_sweep
 
 from fixtures import event
-from stack import BUCKET, REPORTS, LambdaContext, Stack, emf, fail_with
+from stack import BUCKET, REPORTS, FailWith, LambdaContext, Stack, emf
 
 SWEEP = "FullSweep"
 NOW = datetime.now(UTC)
@@ -31,13 +30,6 @@ def seed_breach(stack: Stack) -> None:
     backdate(
         BUCKET, dict.fromkeys(["backups/h1/a.tar", "backups/h1/a.tar.list.txt", "backups/h2/b.tar"], day), NOW
     )
-
-
-def alerts(stack: Stack) -> list[dict[str, Any]]:
-    got = stack.sqs.receive_message(
-        QueueUrl=stack.alerts_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-    )
-    return got.get("Messages", [])
 
 
 def test_nightly_breach_is_reported_everywhere_and_does_not_raise(
@@ -68,7 +60,7 @@ def test_nightly_breach_is_reported_everywhere_and_does_not_raise(
     assert put["detail-type"] == "Sweep Completed"
     assert put["detail"]["report"] == result["report"]
     # and one alert for a person, filterable by kind
-    (alert,) = alerts(stack)
+    (alert,) = stack.alerts()
     assert alert["MessageAttributes"]["kind"]["StringValue"] == "sweep-breach"
     assert "s3://backups-bucket/backups/h2/b.tar" in alert["Body"]
     assert result["report"] in alert["Body"]
@@ -82,7 +74,7 @@ def test_manual_run_with_fail_on_breach_raises_after_reporting(
         full_sweep.handler({"fail_on_breach": True}, LambdaContext(SWEEP))
     # the metrics were still flushed and the alert still sent
     assert "SweepCompleted" in emf(capsys.readouterr().out)
-    assert len(alerts(stack)) == 1
+    assert len(stack.alerts()) == 1
 
 
 def full_sweep_function() -> str:
@@ -116,7 +108,7 @@ def test_sweep_short_of_time_carries_on_from_a_checkpoint_and_reports_once(
     first = emf(capsys.readouterr().out)
     assert "SweepCompleted" not in first
     assert first["SweepContinued"] in ([1.0], 1.0)
-    assert alerts(stack) == []
+    assert stack.alerts() == []
     # when the next invocation carries on with the whole time budget
     done = full_sweep.handler({"checkpoint": paused["checkpoint"]}, LambdaContext(SWEEP))
     # then the one report is complete, the checkpoint is gone, and the run reported once
@@ -126,23 +118,22 @@ def test_sweep_short_of_time_carries_on_from_a_checkpoint_and_reports_once(
     keys = [o["Key"] for o in stack.s3.list_objects_v2(Bucket=REPORTS)["Contents"]]
     assert keys == [done["report"].removeprefix(f"s3://{REPORTS}/")]
     assert emf(capsys.readouterr().out)["SweepCompleted"] in ([1.0], 1.0)
-    assert len(alerts(stack)) == 1
+    assert len(stack.alerts()) == 1
 
 
 def test_access_denied_is_an_error_with_nothing_reported(
-    stack: Stack, capsys: pytest.CaptureFixture[str]
+    stack: Stack, capsys: pytest.CaptureFixture[str], fail_with: FailWith
 ) -> None:
     # given S3 refuses the listing
     seed_breach(stack)
-    hook = fail_with(403, "AccessDenied", "ListObjectsV2")
+    fail_with(403, "AccessDenied", "ListObjectsV2")
     # when the nightly sweep runs
     with pytest.raises(AccessDeniedError, match="AccessDenied"):
         full_sweep.handler(event("full-sweep-scheduled.json"), LambdaContext(SWEEP))
-    boto3.DEFAULT_SESSION.events.unregister("before-send.s3.ListObjectsV2", hook)  # type: ignore[union-attr]
     # then no report, no event, no alert, and no heartbeat: the dead-man alarm will notice
     assert stack.s3.list_objects_v2(Bucket=REPORTS).get("Contents", []) == []
     assert stack.drain(stack.events_url) == []
-    assert alerts(stack) == []
+    assert stack.alerts() == []
     assert "SweepCompleted" not in capsys.readouterr().out
 
 
@@ -156,4 +147,4 @@ def test_sample_manual_event_is_a_dry_run_that_touches_nothing(stack: Stack) -> 
     with pytest.raises(ThresholdBreachedError):
         full_sweep.handler(event("full-sweep-manual.json"), LambdaContext(SWEEP))
     assert stack.s3.list_objects_v2(Bucket=REPORTS).get("Contents", []) == []
-    assert alerts(stack) == []
+    assert stack.alerts() == []

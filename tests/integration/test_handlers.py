@@ -15,7 +15,7 @@ from sibling_sentinel.events import MalformedEventError
 from sibling_sentinel.handlers import check_siblings, on_tarball_created
 
 from fixtures import event, eventbridge_created, records_created
-from stack import ACCOUNT, BUCKET, REGION, LambdaContext, Stack, emf, fail_with, message_for, sqs_event
+from stack import ACCOUNT, BUCKET, REGION, FailWith, LambdaContext, Stack, emf, message_for, sqs_event
 
 ODD_KEYS = [
     "backups/h/db dump.tar",
@@ -121,7 +121,7 @@ def test_check_past_deadline_emits_metric_event_and_one_alert(
     assert evt["source"] == "sibling-sentinel"
     assert evt["detail"]["key"] == "backups/h/never.tar"
     assert evt["detail"]["verdict"] == "missing"
-    alerts = stack.sqs.receive_message(QueueUrl=stack.alerts_url, MaxNumberOfMessages=10)["Messages"]
+    alerts = stack.alerts()
     assert len(alerts) == 1
     assert "Expected sibling: s3://backups-bucket/backups/h/never.tar.list.txt" in alerts[0]["Body"]
     assert stack.queued() == []
@@ -142,7 +142,7 @@ def test_duplicate_event_does_not_start_two_alert_chains(stack: Stack) -> None:
     assert check_siblings.handler(sqs_event(*bodies), LambdaContext()) == {"batchItemFailures": []}
     check_siblings.handler(sqs_event(bodies[0]), LambdaContext())
     # then exactly one alert and one event went out
-    alerts = stack.sqs.receive_message(QueueUrl=stack.alerts_url, MaxNumberOfMessages=10).get("Messages", [])
+    alerts = stack.alerts()
     assert len(alerts) == 1
     assert len(stack.drain(stack.events_url)) == 1
 
@@ -181,44 +181,39 @@ def test_a_batch_where_every_message_fails_is_retried_whole(stack: Stack) -> Non
 
 @pytest.mark.parametrize(("status", "code"), [(503, "SlowDown"), (403, "AccessDenied")])
 def test_throttling_and_access_denied_fail_the_item_without_alerting(
-    stack: Stack, status: int, code: str, capsys: pytest.CaptureFixture[str]
+    stack: Stack, status: int, code: str, capsys: pytest.CaptureFixture[str], fail_with: FailWith
 ) -> None:
     # given a tarball past its deadline, and S3 answering its read with throttling or 403
     etag = stack.put("backups/h/t.tar")
     ok = message_for(stack, "backups/h/t.tar", etag, event_age_s=7200)
-    boto3.setup_default_session()
     fail_with(status, code, "ListObjectsV2")
     # when checked (it is the only message, so the whole batch fails and is retried)
     with pytest.raises(BatchProcessingError):
         check_siblings.handler(sqs_event(ok.to_json()), LambdaContext())
     # then no alert and no event: an error is never a missing sibling
-    assert stack.sqs.receive_message(QueueUrl=stack.alerts_url).get("Messages", []) == []
+    assert stack.alerts() == []
     assert stack.drain(stack.events_url) == []
     assert "SiblingCheckFailed" not in capsys.readouterr().out
-    boto3.setup_default_session()
 
 
-def test_a_throttled_item_fails_alone_beside_one_that_passes(stack: Stack) -> None:
+def test_a_throttled_item_fails_alone_beside_one_that_passes(stack: Stack, fail_with: FailWith) -> None:
     # given two tarballs: one whose read is throttled, one with its listing present
     throttled = message_for(stack, "backups/h/slow.tar", stack.put("backups/h/slow.tar"), event_age_s=7200)
     good_etag = stack.put("backups/h/fine.tar")
     stack.put("backups/h/fine.tar.list.txt", 300)
     good = message_for(stack, "backups/h/fine.tar", good_etag, event_age_s=7200)
-    boto3.setup_default_session()
     fail_with(503, "SlowDown", "ListObjectsV2", only="slow.tar")
     # when both are checked in one batch
     response = check_siblings.handler(sqs_event(throttled.to_json(), good.to_json()), LambdaContext())
-    boto3.setup_default_session()
     # then only the throttled one is reported failed (SQS retries it), and nobody is paged
     assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
-    assert stack.sqs.receive_message(QueueUrl=stack.alerts_url).get("Messages", []) == []
+    assert stack.alerts() == []
 
 
-def test_failed_step_can_run_again_after_the_error_clears(stack: Stack) -> None:
+def test_failed_step_can_run_again_after_the_error_clears(stack: Stack, fail_with: FailWith) -> None:
     # given a check that failed on throttling
     etag = stack.put("backups/h/r.tar")
     m = message_for(stack, "backups/h/r.tar", etag, event_age_s=7200)
-    boto3.setup_default_session()
     fail_with(503, "SlowDown", "ListObjectsV2")
     with pytest.raises(BatchProcessingError):
         check_siblings.handler(sqs_event(m.to_json()), LambdaContext())
@@ -227,7 +222,7 @@ def test_failed_step_can_run_again_after_the_error_clears(stack: Stack) -> None:
     wiring.checker.cache_clear()
     check_siblings.handler(sqs_event(m.to_json()), LambdaContext())
     # then the idempotency record did not swallow the retry: the alert went out
-    assert len(stack.sqs.receive_message(QueueUrl=stack.alerts_url).get("Messages", [])) == 1
+    assert len(stack.alerts()) == 1
 
 
 def test_check_with_the_manifest_rule_alerts_an_invalid_manifest_at_the_deadline(

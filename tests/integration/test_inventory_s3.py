@@ -26,7 +26,7 @@ from sibling_sentinel.handlers import full_sweep
 
 from fakes import SerialPool
 from inventory_files import inventory, manifest, manifest_key
-from stack import BUCKET, REPORTS, LambdaContext, Stack, fail_with
+from stack import BUCKET, REPORTS, FailWith, LambdaContext, Stack
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -162,22 +162,19 @@ def test_cli_inventory_errors_are_clear_with_the_usual_exit_codes(
     assert message in capsys.readouterr().err
 
 
-def test_access_denied_to_a_data_file_is_an_error_not_a_verdict(s3: S3Client) -> None:
+def test_access_denied_to_a_data_file_is_an_error_not_a_verdict(s3: S3Client, fail_with: FailWith) -> None:
     # given an inventory whose data files this role may not read
     uri = put_inventory(s3, BUCKET, seed(s3, BUCKET))
     bucket, _, key = uri.removeprefix("s3://").partition("/")
-    hook = fail_with(403, "AccessDenied", "GetObject", only="/data/")
+    fail_with(403, "AccessDenied", "GetObject", only="/data/")
     reader = S3InventoryFiles(
         boto3.client("s3", region_name="us-east-1")
     )  # made after the hook, so it has it
     inv = Inventory.open(reader, bucket, key, BUCKET, SerialPool())
     # when swept
     # then the sweep fails with AccessDenied, and reports nothing
-    try:
-        with pytest.raises(AccessDeniedError, match=r"reading s3://inventory-dest/.*/data/.*AccessDenied"):
-            Sweep(inv, Config().policy(), 0, 1, lambda: NOW).run(BUCKET, "backups/")
-    finally:
-        boto3.DEFAULT_SESSION.events.unregister("before-send.s3.GetObject", hook)  # type: ignore[union-attr]
+    with pytest.raises(AccessDeniedError, match=r"reading s3://inventory-dest/.*/data/.*AccessDenied"):
+        Sweep(inv, Config().policy(), 0, 1, lambda: NOW).run(BUCKET, "backups/")
 
 
 def test_a_stream_that_breaks_halfway_is_a_storage_error() -> None:

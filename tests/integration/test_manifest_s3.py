@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import test_s3_adapter
-from test_s3_adapter import BUCKET, answer_with
+from test_s3_adapter import BUCKET
 
 from sibling_sentinel.adapters.pool import ThreadPool
 from sibling_sentinel.adapters.s3_content import S3Content
@@ -24,6 +24,7 @@ from sibling_sentinel.domain.manifest import MAX_MANIFEST_BYTES
 from sibling_sentinel.errors import AccessDeniedError, ThrottledError
 
 from fakes import manifest_body
+from stack import answer_with
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -107,14 +108,14 @@ def test_a_manifest_or_checksum_that_is_not_there_is_absent(s3: S3Client) -> Non
 def test_reading_a_manifest_forbidden_is_access_denied_never_invalid(s3: S3Client) -> None:
     # given S3 answers GetObject with 403
     put_backup(s3, "snap")
-    answer_with(s3, "GetObject", 403, "AccessDenied")
+    answer_with(s3.meta.events, "GetObject", 403, "AccessDenied")
     # when the manifest is read, then it is an error naming the object
     with pytest.raises(AccessDeniedError, match=f"s3://{BUCKET}/{FOLDER}snap.manifest.json"):
         S3Content(s3).read_manifest(BUCKET, FOLDER + "snap.manifest.json", 100)
 
 
 def test_a_throttled_checksum_read_is_throttled(s3: S3Client) -> None:
-    answer_with(s3, "HeadObject", 503, "SlowDown")
+    answer_with(s3.meta.events, "HeadObject", 503, "SlowDown")
     with pytest.raises(ThrottledError):
         S3Content(s3).stored_checksum(BUCKET, FOLDER + "snap.tgz")
 
@@ -179,7 +180,7 @@ def test_sweep_that_cannot_read_a_manifest_exits_3_without_a_report(
     # given every GetObject is denied
     put_backup(s3, "snap")
     monkeypatch.setattr("sibling_sentinel.wiring.aws_client", lambda config, service: s3)
-    answer_with(s3, "GetObject", 403, "AccessDenied")
+    answer_with(s3.meta.events, "GetObject", 403, "AccessDenied")
     # when swept with the rule required
     code = main(["sweep", URL, "--manifest", "required"], env={})
     # then the sweep could not complete, and nothing on stdout pretends it did

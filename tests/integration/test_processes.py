@@ -24,7 +24,7 @@ from sibling_sentinel.domain.sweep import ShardSweeper, Sweep
 from sibling_sentinel.errors import AccessDeniedError, SentinelError
 from sibling_sentinel.processes import ShardProcesses
 
-from fakes import FakeBucket, FakeClock, obj
+from fakes import FakeBucket, FakeClock, essence, obj
 
 POLICY = Config().policy()
 
@@ -92,12 +92,6 @@ def sweep(
         shard_processes=workers_of(kind, processes_, started),
     )
     return engine.run("b", "backups/"), started
-
-
-def essence(report: Report) -> dict[str, Any]:
-    whole = report.to_dict()
-    whole["findings"] = sorted(whole["findings"], key=lambda f: (f["key"], f["rule"]))
-    return whole
 
 
 def flat() -> Report:

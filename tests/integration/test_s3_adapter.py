@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,8 @@ from sibling_sentinel.errors import (
     StorageError,
     ThrottledError,
 )
+
+from stack import Body, answer_with
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -60,40 +62,6 @@ def s3() -> Iterator[S3Client]:
         client = boto3.client("s3", region_name="us-east-1", config=FEW_RETRIES)
         client.create_bucket(Bucket=BUCKET)
         yield client
-
-
-class _Body:
-    """The raw body botocore reads an `AWSResponse` from."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self._data
-
-
-def answer_with(
-    client: S3Client,
-    operation: str,
-    status: int,
-    code: str = "",
-    when: Callable[[int, str], bool] = lambda attempt, url: True,
-) -> list[str]:
-    """Answer `operation` with an S3 error while `when(attempt, url)` holds; else fall through to moto.
-
-    Returns the URL of every request the hook saw, attempts and retries included.
-    """
-    body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode() if code else b""
-    seen: list[str] = []
-
-    def hook(request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
-        seen.append(request.url)
-        if when(len(seen), request.url):
-            return AWSResponse(request.url, status, {}, _Body(body))
-        return None
-
-    client.meta.events.register_first(f"before-send.s3.{operation}", hook)
-    return seen
 
 
 def put(client: S3Client, key: str, body: bytes = b"x") -> None:
@@ -193,7 +161,7 @@ def test_find_stops_listing_once_past_the_keys_it_wants(s3: S3Client) -> None:
     put(s3, "backups/h/a.tar.list.txt")
     for n in range(30):
         put(s3, f"backups/h/a.tar.zz{n:02}")
-    seen = answer_with(s3, "ListObjectsV2", 0, when=lambda attempt, url: False)
+    seen = answer_with(s3.meta.events, "ListObjectsV2", 0, when=lambda attempt, url: False)
 
     # when the tarball and its listing are looked up with two keys a page
     found = S3Objects(s3, page_size=2).find(BUCKET, ["backups/h/a.tar", "backups/h/a.tar.list.txt"])
@@ -204,7 +172,7 @@ def test_find_stops_listing_once_past_the_keys_it_wants(s3: S3Client) -> None:
 
 
 def test_find_of_nothing_reads_nothing(s3: S3Client) -> None:
-    seen = answer_with(s3, "ListObjectsV2", 0, when=lambda attempt, url: False)
+    seen = answer_with(s3.meta.events, "ListObjectsV2", 0, when=lambda attempt, url: False)
     assert S3Objects(s3).find(BUCKET, []) == {}
     assert seen == []
 
@@ -229,7 +197,7 @@ def test_listing_a_bucket_that_does_not_exist_is_bucket_not_found(s3: S3Client) 
 def test_access_denied_on_listing_is_access_denied(s3: S3Client) -> None:
     # given S3 refuses the listing with a 403
     put(s3, "backups/a.tar")
-    answer_with(s3, "ListObjectsV2", 403, "AccessDenied")
+    answer_with(s3.meta.events, "ListObjectsV2", 403, "AccessDenied")
 
     # when the prefix is listed
     with pytest.raises(AccessDeniedError) as caught:
@@ -244,7 +212,7 @@ def test_access_denied_on_listing_is_access_denied(s3: S3Client) -> None:
 def test_throttling_that_outlasts_the_retries_is_throttled(s3: S3Client) -> None:
     # given S3 answers every listing request with 503 SlowDown
     put(s3, "backups/a.tar")
-    seen = answer_with(s3, "ListObjectsV2", 503, "SlowDown")
+    seen = answer_with(s3.meta.events, "ListObjectsV2", 503, "SlowDown")
 
     # when the prefix is listed with a client allowed a few retries
     with pytest.raises(ThrottledError) as caught:
@@ -261,7 +229,9 @@ def test_throttling_that_stops_within_the_retries_is_not_an_error(s3: S3Client) 
     # given S3 throttles the first listing request only
     put(s3, "backups/a.tar")
     put(s3, "backups/b.tar")
-    seen = answer_with(s3, "ListObjectsV2", 503, "SlowDown", when=lambda attempt, url: attempt == 1)
+    seen = answer_with(
+        s3.meta.events, "ListObjectsV2", 503, "SlowDown", when=lambda attempt, url: attempt == 1
+    )
 
     # when the prefix is listed
     keys = listed_keys(s3, "backups/")
@@ -274,7 +244,7 @@ def test_throttling_that_stops_within_the_retries_is_not_an_error(s3: S3Client) 
 def test_find_forbidden_is_access_denied_never_absent(s3: S3Client) -> None:
     # given S3 refuses the small listing with a 403, as it does outside the role's s3:prefix condition
     put(s3, "backups/a.tar")
-    answer_with(s3, "ListObjectsV2", 403, "AccessDenied")
+    answer_with(s3.meta.events, "ListObjectsV2", 403, "AccessDenied")
 
     # when the tarball and its listing are looked up
     with pytest.raises(AccessDeniedError) as caught:
@@ -324,7 +294,11 @@ def test_a_listing_failure_after_the_first_page_ends_the_sweep_without_a_report(
     for name in ("a", "b", "c", "d", "e"):
         put(s3, f"backups/host/{name}.tar")
     answer_with(
-        s3, "ListObjectsV2", 403, "AccessDenied", when=lambda attempt, url: "continuation-token" in url
+        s3.meta.events,
+        "ListObjectsV2",
+        403,
+        "AccessDenied",
+        when=lambda attempt, url: "continuation-token" in url,
     )
     sweep = Sweep(S3Lister(s3, page_size=2), Config().policy(), 0, 1, clock=lambda: NOW)
     pages_seen: list[int] = []
@@ -403,7 +377,7 @@ def test_a_truncated_listing_page_is_retried(s3: S3Client) -> None:
         seen.append(request.url)
         if len(seen) == 1:
             return AWSResponse(
-                request.url, 200, {}, _Body(b"<?xml version='1.0'?><ListBucketResult><Contents>")
+                request.url, 200, {}, Body(b"<?xml version='1.0'?><ListBucketResult><Contents>")
             )
         return None
 
@@ -421,7 +395,7 @@ def test_other_operations_keep_botocores_200_error_check(s3: S3Client) -> None:
     # given a lister installed on the client, and S3 answering a copy with a 200 that holds an error
     put(s3, "backups/a.tar")
     S3Lister(s3)
-    answer_with(s3, "CopyObject", 200, "InternalError")
+    answer_with(s3.meta.events, "CopyObject", 200, "InternalError")
 
     # when an object is copied
     # then botocore still reads the embedded error (and retries it as a 500)
@@ -461,7 +435,7 @@ def test_a_denied_shard_fails_the_sharded_sweep(s3: S3Client) -> None:
     # given two hosts, and S3 refusing to list one of them
     for key in ("backups/h1/a.tar", "backups/h2/b.tar"):
         put(s3, key)
-    answer_with(s3, "ListObjectsV2", 403, "AccessDenied", when=lambda attempt, url: "h2" in url)
+    answer_with(s3.meta.events, "ListObjectsV2", 403, "AccessDenied", when=lambda attempt, url: "h2" in url)
     engine = Sweep(S3Lister(s3), Config().policy(), 0, 1, lambda: NOW, concurrency=4)
 
     # when the prefix is swept

@@ -16,7 +16,7 @@ from sibling_sentinel.domain.shards import EXTRA_DEPTH, Done, Plan, Shard
 from sibling_sentinel.domain.sweep import ShardSweeper, Sweep
 from sibling_sentinel.errors import AccessDeniedError
 
-from fakes import FakeBucket, FakeClock, SerialPool, manifest_body, obj
+from fakes import FakeBucket, FakeClock, SerialPool, essence, manifest_body, obj
 
 POLICY = Config().policy()
 
@@ -47,13 +47,6 @@ def bucket_with_everything() -> FakeBucket:
 def sweep(bucket: FakeBucket, concurrency: int, group_depth: int = 1) -> Report:
     engine = Sweep(bucket, POLICY, 0, group_depth, FakeClock(), concurrency=concurrency)
     return engine.run("b", "backups/")
-
-
-def essence(report: Report) -> dict[str, Any]:
-    """All a report says, with findings in key order (shards finish in any order)."""
-    whole = report.to_dict()
-    whole["findings"] = sorted(whole["findings"], key=lambda f: (f["key"], f["rule"]))
-    return whole
 
 
 def sweep_threads() -> list[threading.Thread]:

@@ -18,16 +18,17 @@ if TYPE_CHECKING:
 
 
 class DefaultBus:
-    def __init__(self, client: EventBridgeClient, bus_name: str = "default") -> None:
+    """The account's default EventBridge bus, where DESIGN.md puts the product's events."""
+
+    def __init__(self, client: EventBridgeClient) -> None:
         self._events = client
-        self._bus = bus_name
 
     def put(self, detail_type: str, detail: dict[str, Any]) -> None:
         entry = {
             "Source": EVENT_SOURCE,
             "DetailType": detail_type,
             "Detail": json.dumps(detail),
-            "EventBusName": self._bus,
+            "EventBusName": "default",
         }
         try:
             r = self._events.put_events(Entries=[entry])  # type: ignore[list-item]

@@ -121,18 +121,27 @@ class CheckMessage:
             raise MalformedMessageError(f"check message is not JSON: {e}") from e
 
 
-def _text(body: dict[str, Any], name: str) -> str:
-    value = body[name]
+def text_field(value: Any, name: str) -> str:
+    """A field that must be a non-empty string, in a check message or an S3 event alike."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string")
     return value
 
 
-def _when(body: dict[str, Any], name: str) -> datetime:
-    value = datetime.fromisoformat(_text(body, name))
-    if value.tzinfo is None:
+def aware_time(value: Any, name: str) -> datetime:
+    """An ISO 8601 time that must carry a time zone, in a check message or an S3 event alike."""
+    when = datetime.fromisoformat(text_field(value, name))
+    if when.tzinfo is None:
         raise ValueError(f"{name} must carry a time zone")
-    return value
+    return when
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    return text_field(body[name], name)
+
+
+def _when(body: dict[str, Any], name: str) -> datetime:
+    return aware_time(body[name], name)
 
 
 class Step(StrEnum):

@@ -48,12 +48,12 @@ class Checkpoint:
             head = json.loads(next(lines))
             if head.get("v") != VERSION:
                 raise CheckpointError(f"checkpoint version {head.get('v')!r}, expected {VERSION}")
-            findings = [json.loads(line) for line in lines if line.strip()]
-            if len(findings) != head["findings"]:
+            # streamed into the report's log, which spills past its limit: never all in memory at once
+            report = Report.resumed(head["report"], (json.loads(line) for line in lines if line.strip()))
+            if len(report.findings) != head["findings"]:
                 raise CheckpointError(
-                    f"checkpoint holds {len(findings)} findings, expected {head['findings']}"
+                    f"checkpoint holds {len(report.findings)} findings, expected {head['findings']}"
                 )
-            report = Report.resumed(head["report"], findings)
             report.complete, report.paused = False, head["paused"]
             return cls(head["run_id"], head["invocation"], head["request"], report)
         except (StopIteration, ValueError, KeyError, TypeError) as e:

@@ -128,19 +128,18 @@ class Checker:
             self.log.error("malformed check message; it will reach the DLQ", extra={"reason": str(e)})
             raise
         try:
-            return str(self._step(message=message.to_dict()))
+            return str(self._step(message=message))  # `once` keys it on [check_id, attempt]
         except SentinelError as e:
             self.log.warning(
                 "check could not be made; SQS will retry it", extra={"key": message.key, "reason": str(e)}
             )
             raise
 
-    def _run(self, message: dict[str, Any]) -> str:
-        msg = CheckMessage.from_dict(message)
+    def _run(self, message: CheckMessage) -> str:
         now = self.clock()
-        verdict = judge_one(self.store, msg.bucket, self.policy, msg.key, now, self.manifests)
-        decision = decide(msg, verdict, now)
-        self._act(msg, decision, verdict)
+        verdict = judge_one(self.store, message.bucket, self.policy, message.key, now, self.manifests)
+        decision = decide(message, verdict, now)
+        self._act(message, decision, verdict)
         return decision.step.value
 
     def _act(self, msg: CheckMessage, decision: Decision, verdict: TarballVerdict | None) -> None:
@@ -187,10 +186,14 @@ def failure_detail(msg: CheckMessage, verdict: TarballVerdict) -> dict[str, Any]
 SUBJECT_MAX = 99  # SNS: "less than 100 characters"
 
 
+def sns_subject(text: str) -> str:
+    """SNS subjects: printable ASCII, fewer than 100 characters (every alert's, the sweep's too)."""
+    return text.encode("ascii", "replace").decode("ascii")[:SUBJECT_MAX]
+
+
 def alert_text(msg: CheckMessage, verdict: TarballVerdict) -> tuple[str, str]:
-    """SNS subjects must be printable ASCII under 100 characters, so the key goes in the body only."""
-    subject = f"sibling-sentinel: {verdict.verdict.value} sibling in s3://{msg.bucket}"
-    subject = subject.encode("ascii", "replace").decode("ascii")[:SUBJECT_MAX]
+    """The key goes in the body only: a subject is cut short and made ASCII (`sns_subject`)."""
+    subject = sns_subject(f"sibling-sentinel: {verdict.verdict.value} sibling in s3://{msg.bucket}")
     lines = [
         f"Backup tarball: s3://{msg.bucket}/{msg.key}",
         f"Verdict: {verdict.verdict.value} (attempt {msg.attempt}; deadline {msg.deadline.isoformat()})",

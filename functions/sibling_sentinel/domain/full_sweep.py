@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from ..errors import ConfigError, SentinelError
 from .checkpoint import Checkpoint, Checkpoints, Invoker
-from .event_path import Counter, EventBus, Log, Notifier
+from .event_path import Counter, EventBus, Log, Notifier, sns_subject
 from .inspection import ManifestReads
 from .report import Report
 from .sweep import Lister, Sweep, as_folder
@@ -21,7 +21,6 @@ from .verdicts import Policy, Verdict
 SWEEP_COMPLETED = "Sweep Completed"
 ALERT_BREACH = "sweep-breach"
 ALERT_INCOMPLETE = "sweep-incomplete"
-SUBJECT_MAX = 99
 WORST_GROUPS = 5
 FIRST_FINDINGS = 20
 
@@ -198,10 +197,12 @@ class FullSweep:
             except AlreadyReportedError as e:
                 self.log.warning("duplicate invocation: this run is already reported", extra={"why": str(e)})
                 return {"run_id": run_id, "duplicate": True}
-            self._publish(request, report, run_id, uri)
+        result = summary(report, run_id, uri, request.dry_run)
+        if uri is not None:
+            self._publish(request, report, run_id, uri, result)
         if loaded and self.checkpoints is not None:
             self.checkpoints.delete(loaded)
-        result = summary(report, run_id, uri, request.dry_run) | {"invocations": invocation}
+        result["invocations"] = invocation
         self.log.info("sweep finished", extra={**context, **_log_fields(result)})
         if not report.complete:
             raise SweepIncompleteError(
@@ -215,8 +216,12 @@ class FullSweep:
             )
         return result
 
+    @property
+    def _checkpoint_folder(self) -> str:
+        return f"{as_folder(self.report_prefix)}checkpoints/"
+
     def checkpoint_key(self, run_id: str, invocation: int) -> str:
-        return f"{as_folder(self.report_prefix)}checkpoints/{run_id}/{invocation:04}.jsonl"
+        return f"{self._checkpoint_folder}{run_id}/{invocation:04}.jsonl"
 
     def _can_carry_on(self, function: str, invocation: int) -> bool:
         return (
@@ -262,7 +267,7 @@ class FullSweep:
 
     def _load(self, key: str) -> Checkpoint:
         """Only this function's own checkpoints, and only while the run is younger than `max_run_s`."""
-        if self.checkpoints is None or not key.startswith(f"{as_folder(self.report_prefix)}checkpoints/"):
+        if self.checkpoints is None or not key.startswith(self._checkpoint_folder):
             raise ConfigError(f"{key!r} is not one of this function's checkpoints")
         checkpoint = self.checkpoints.load(key)
         age = (self.clock() - checkpoint.report.started_at).total_seconds()
@@ -276,14 +281,16 @@ class FullSweep:
                 "objects. It is NOT a pass. See docs/RUNBOOK.md, 'Sweep incomplete'."
             )
             self.alerts.publish(
-                _subject(f"sibling-sentinel: sweep ABANDONED in s3://{self.bucket}"),
+                sns_subject(f"sibling-sentinel: sweep ABANDONED in s3://{self.bucket}"),
                 text,
                 kind=ALERT_INCOMPLETE,
             )
             raise SweepAbandonedError(text)
         return checkpoint
 
-    def _publish(self, request: SweepRequest, report: Report, run_id: str, uri: str) -> None:
+    def _publish(
+        self, request: SweepRequest, report: Report, run_id: str, uri: str, result: dict[str, Any]
+    ) -> None:
         """Event, alert, then metrics: if SNS fails, no heartbeat goes out and the invocation's error
         reaches the errors alarm. Metrics only describe the whole watched prefix, so a sub-prefix run
         cannot feed the alarms."""
@@ -291,7 +298,7 @@ class FullSweep:
             self.alerts.publish(*incomplete_alert(report, run_id, uri), kind=ALERT_INCOMPLETE)
             self.metrics.count("SweepIncomplete")
             return
-        self.bus.put(SWEEP_COMPLETED, summary(report, run_id, uri))
+        self.bus.put(SWEEP_COMPLETED, dict(result))
         if report.breach:
             self.alerts.publish(*breach_alert(report, uri), kind=ALERT_BREACH)
         if request.prefix == self.watched_prefix:
@@ -310,8 +317,8 @@ class FullSweep:
 
 
 def worst_groups(report: Report, n: int = WORST_GROUPS) -> list[dict[str, Any]]:
-    ranked = sorted(report.groups.values(), key=lambda g: (-g.to_dict()["problems"], g.name))
-    return [{"group": g.name, **g.to_dict()} for g in ranked[:n] if g.to_dict()["problems"]]
+    ranked = sorted((g for g in report.groups.values() if g.problems), key=lambda g: (-g.problems, g.name))
+    return [{"group": g.name, **g.to_dict()} for g in ranked[:n]]
 
 
 def summary(report: Report, run_id: str, uri: str | None, dry_run: bool = False) -> dict[str, Any]:
@@ -336,11 +343,6 @@ def summary(report: Report, run_id: str, uri: str | None, dry_run: bool = False)
 
 def _log_fields(result: Mapping[str, Any]) -> dict[str, Any]:
     return {k: result[k] for k in ("complete", "problems", "breach", "objects_listed", "report")}
-
-
-def _subject(text: str) -> str:
-    """SNS subjects: printable ASCII, fewer than 100 characters."""
-    return text.encode("ascii", "replace").decode("ascii")[:SUBJECT_MAX]
 
 
 def _counts_line(report: Report) -> str:
@@ -371,7 +373,7 @@ def _groups_lines(report: Report) -> list[str]:
 
 
 def breach_alert(report: Report, uri: str) -> tuple[str, str]:
-    subject = _subject(f"sibling-sentinel: {report.problems} backup problems in s3://{report.bucket}")
+    subject = sns_subject(f"sibling-sentinel: {report.problems} backup problems in s3://{report.bucket}")
     lines = [
         f"The sweep of s3://{report.bucket}/{report.prefix} found {report.problems} problems; "
         f"the threshold is {report.threshold}.",
@@ -396,7 +398,7 @@ def breach_alert(report: Report, uri: str) -> tuple[str, str]:
 
 
 def incomplete_alert(report: Report, run_id: str, uri: str) -> tuple[str, str]:
-    subject = _subject(f"sibling-sentinel: sweep INCOMPLETE in s3://{report.bucket}")
+    subject = sns_subject(f"sibling-sentinel: sweep INCOMPLETE in s3://{report.bucket}")
     lines = [
         f"The sweep {run_id} of s3://{report.bucket}/{report.prefix} ran out of time after listing "
         f"{report.objects_listed} objects in {report.duration_s:.0f}s. It is NOT a pass: the rest of "

@@ -9,7 +9,7 @@ results back in the reconciler's order, never holding more than its window.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -17,6 +17,7 @@ from typing import Generic, Protocol, TypeVar
 
 from .manifest import (
     MAX_MANIFEST_BYTES,
+    Checksum,
     InvalidManifestError,
     Manifest,
     StoredChecksum,
@@ -67,24 +68,49 @@ class ManifestInspector:
         listed = _manifest_to_read(verdict)
         if listed is None:
             return Inspected(verdict)
-        key, tarball, siblings = listed.key, verdict.tarball, verdict.siblings
+        key, tarball = listed.key, verdict.tarball
         if listed.size > MAX_MANIFEST_BYTES:
             reason = f"{listed.size} bytes, larger than the {MAX_MANIFEST_BYTES}-byte cap"
-            return Inspected(policy.judge(tarball, siblings, now, invalid={key: reason}))
+            return Inspected(_again(policy, verdict, now, invalid={key: reason}))
         body = self.store.read_manifest(bucket, key, MAX_MANIFEST_BYTES)
         if body is None:  # deleted since it was listed: judged as S3 now has it, absent
-            del siblings[key]
-            return Inspected(policy.judge(tarball, siblings, now))
+            return Inspected(_again(policy, verdict, now, gone=key))
         try:
             manifest = parse_manifest(body, key, tarball.key)
             stored = self.store.stored_checksum(bucket, tarball.key) if manifest.sha256 else None
             checksum, why = cross_check(manifest, stored)
         except InvalidManifestError as e:
-            return Inspected(policy.judge(tarball, siblings, now, invalid={key: str(e)}))
-        verdict = policy.judge(tarball, siblings, now, checksums={key: checksum})
-        return Inspected(
-            _with_reason(verdict, key, f"manifest valid; checksum {checksum.value}: {why}"), manifest
-        )
+            return Inspected(_again(policy, verdict, now, invalid={key: str(e)}))
+        reason = f"manifest valid; checksum {checksum.value}: {why}"
+        return Inspected(_valid(verdict, key, checksum, reason), manifest)
+
+
+def _again(
+    policy: Policy,
+    verdict: TarballVerdict,
+    now: datetime,
+    invalid: Mapping[str, str] | None = None,
+    gone: str | None = None,
+) -> TarballVerdict:
+    """The tarball judged again with the rules and sibling keys it was listed with, and what the
+    manifest read changed: its content is invalid, or it is gone."""
+    siblings = verdict.siblings
+    if gone is not None:
+        del siblings[gone]
+    rules = [r.rule for r in verdict.results]
+    keys = [r.sibling_key for r in verdict.results]
+    return policy.judge_listed(verdict.tarball, rules, keys, siblings, now, invalid)
+
+
+def _valid(verdict: TarballVerdict, key: str, checksum: Checksum, reason: str) -> TarballVerdict:
+    """A valid manifest changes nothing but its own rule's reason and checksum: no need to judge again."""
+
+    def update(r: RuleVerdict) -> RuleVerdict:
+        if r.sibling_key == key and r.verdict is Verdict.OK:
+            return replace(r, reason=reason, checksum=checksum)
+        return r
+
+    return replace(verdict, results=tuple(update(r) for r in verdict.results))
 
 
 def _manifest_to_read(outcome: Outcome) -> ListedObject | None:
@@ -95,13 +121,6 @@ def _manifest_to_read(outcome: Outcome) -> ListedObject | None:
     if result is None or result.sibling is None or result.verdict is not Verdict.OK:
         return None
     return result.sibling
-
-
-def _with_reason(verdict: TarballVerdict, key: str, reason: str) -> TarballVerdict:
-    def update(r: RuleVerdict) -> RuleVerdict:
-        return replace(r, reason=reason) if r.sibling_key == key and r.verdict is Verdict.OK else r
-
-    return replace(verdict, results=tuple(update(r) for r in verdict.results))
 
 
 def _ready(value: T) -> Callable[[], T]:

@@ -248,14 +248,14 @@ class Inventory:
     ) -> Generator[list[ListedObject], None, None]:
         """Every row under the prefix in S3 key order; a paused sweep skips to after `start_after`.
 
-        The data files are read and sorted again on every call: an inventory has no cursor.
+        The data files are read again on every call (an inventory has no cursor), but only the rows
+        after `start_after` are sorted.
         """
         if bucket != self.manifest.source_bucket:
             raise ConfigError(f"this inventory lists {self.manifest.source_bucket!r}, not {bucket!r}")
-        runs = self._sorted_runs(prefix)
+        runs = self._sorted_runs(prefix, start_after)
         last: str | None = None
-        rows = (obj for obj in merged(runs, self.fan_in) if obj.key > start_after)
-        for page in pages_of(rows, PAGE_SIZE):
+        for page in pages_of(merged(runs, self.fan_in), PAGE_SIZE):
             for obj in page:
                 if obj.key == last:
                     raise InventoryError(
@@ -265,9 +265,10 @@ class Inventory:
                 last = obj.key
             yield page
 
-    def _sorted_runs(self, prefix: str) -> list[Run]:
+    def _sorted_runs(self, prefix: str, start_after: str) -> list[Run]:
         per_reader = max(1, self.run_rows // max(1, self.readers))
-        waits = [self.parallel.submit(self._reader(f, prefix, per_reader)) for f in self.manifest.files]
+        readers = [self._reader(f, prefix, start_after, per_reader) for f in self.manifest.files]
+        waits = [self.parallel.submit(read) for read in readers]
         runs: list[Run] = []
         failure: BaseException | None = None
         for wait in waits:  # every reader is waited for, so none is left writing a file after an error
@@ -280,14 +281,17 @@ class Inventory:
             raise failure
         return runs
 
-    def _reader(self, data: DataFile, prefix: str, run_rows: int) -> Callable[[], list[Run]]:
+    def _reader(
+        self, data: DataFile, prefix: str, start_after: str, run_rows: int
+    ) -> Callable[[], list[Run]]:
         def read() -> list[Run]:
             where = f"s3://{self.bucket}/{data.key}"
             rows = rows_of(self.files.open(self.bucket, data.key), self.manifest.columns, where, data.md5)
-            return sorted_runs(_under(prefix, rows), run_rows)
+            return sorted_runs(_wanted(prefix, start_after, rows), run_rows)
 
         return read
 
 
-def _under(prefix: str, objects: Iterable[ListedObject]) -> Iterator[ListedObject]:
-    return (o for o in objects if o.key.startswith(prefix))
+def _wanted(prefix: str, start_after: str, objects: Iterable[ListedObject]) -> Iterator[ListedObject]:
+    """Rows under the prefix that a paused sweep has not reached yet: only those are sorted."""
+    return (o for o in objects if o.key > start_after and o.key.startswith(prefix))

@@ -192,10 +192,14 @@ class Group:
         if other.newest_complete is not None:
             self.newest_complete = _newest(self.newest_complete, other.newest_complete)
 
+    @property
+    def problems(self) -> int:
+        return _problems(self.counts)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "counts": _counts(self.counts),
-            "problems": _problems(self.counts),
+            "problems": self.problems,
             "checksums": _checksums(self.counts),
             "newest_tarball": _stamp(self.newest_tarball),
             "newest_complete": _stamp(self.newest_complete),
@@ -440,7 +444,7 @@ class Report:
                 for name, g in sorted(self.groups.items())
             ]
             header = ("group", "tarballs", "ok", "pending", "problems", "newest tarball", "newest complete")
-            out.write("\nGROUPS\n" + "\n".join(_table(header, rows)) + "\n")
+            out.write("\nGROUPS\n" + "\n".join(table(header, rows)) + "\n")
 
     def to_text(self) -> str:
         buffer = io.StringIO()
@@ -448,7 +452,8 @@ class Report:
         return buffer.getvalue()
 
 
-def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
+def table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
+    """Left-aligned columns two spaces apart, for the report's and the demo's text tables."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()

@@ -14,7 +14,7 @@ from typing import Any
 
 from .inspection import Inspected, ManifestReads, Staged
 from .manifest import Manifest
-from .reconcile import Reconciler
+from .reconcile import reconcile
 from .report import _iso as iso_z  # one UTC "Z" format for every report
 from .rules import MANIFEST
 from .sweep import Lister, ObjectStore, check_tarball
@@ -161,16 +161,13 @@ class RestoreSearch:
 
     def newest(self, bucket: str, prefix: str, supports: frozenset[int]) -> RestoreChoice:
         now = self.clock()
-        reconciler = Reconciler(self.policy, now)
         stage = self.reads.stage(bucket, self.policy, now)
         candidates: list[Candidate] = []
 
         def keep(done: list[Staged]) -> None:
             candidates.extend(candidate_of(d, supports) for d in done if isinstance(d, Inspected))
 
-        for page in self.lister.pages(bucket, prefix):
-            keep(stage.push(reconciler.feed_page(page)))
-        keep(stage.push(reconciler.finish()))
+        keep(stage.push(reconcile(self.lister.pages(bucket, prefix), self.policy, now)))
         keep(stage.drain())
         return choose(f"s3://{bucket}/{prefix}", supports, candidates)
 

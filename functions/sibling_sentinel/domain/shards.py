@@ -112,29 +112,27 @@ class ShardRunner(Protocol):
     def close(self) -> None: ...
 
 
-def run_shards(root: Shard, runner: ShardRunner) -> Generator[Batch | Tally, None, None]:
+def run_shards(root: Shard, runner: ShardRunner) -> Iterator[Batch | Tally]:
     """Starts shards as slots free up, new shards as listings find them; any shard's error ends it all.
 
-    Closing the generator, or an error, closes the runner before it returns: no worker outlives it.
+    The runner belongs to the caller, who closes it (`contextlib.closing`) so that no worker outlives
+    the sweep, however it ends.
     """
     pending = deque([root])
     running = 0
-    try:
-        while pending or running:
-            while pending and running < runner.slots:
-                runner.start(pending.popleft())
-                running += 1
-            item = runner.next()
-            if isinstance(item, Shard):
-                pending.append(item)
-            elif isinstance(item, Done):
-                running -= 1
-                if item.error is not None:
-                    raise item.error
-            else:
-                yield item
-    finally:
-        runner.close()
+    while pending or running:
+        while pending and running < runner.slots:
+            runner.start(pending.popleft())
+            running += 1
+        item = runner.next()
+        if isinstance(item, Shard):
+            pending.append(item)
+        elif isinstance(item, Done):
+            running -= 1
+            if item.error is not None:
+                raise item.error
+        else:
+            yield item
 
 
 def list_shard(

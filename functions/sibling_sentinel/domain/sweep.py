@@ -129,23 +129,22 @@ class Sweep:
             if self.shard_processes is not None
             else ShardThreads(lister, bucket, plan, lambda: Reconciler(self.policy, now))
         )
+        # worker processes read their shards' manifests themselves; threads hand them to this stage
+        reads = self.manifests if self.shard_processes is None else None
+        stage = reads.stage(bucket, self.policy, now) if reads else None
         pages = 0
-        try:  # run_shards closes the runner too, but only once it has started
-            stage = self.manifests.stage(bucket, self.policy, now) if self.manifests else None
-            with closing(run_shards(plan.root(prefix), runner)) as items:
-                for item in items:
-                    if isinstance(item, Tally):  # counted, manifests read, in a worker process
-                        report.merge(item)
-                    else:
-                        for outcome in _inspected(stage, item.outcomes):
-                            report.add(outcome)
-                        report.objects_listed += item.objects
-                    if item.objects:
-                        pages += 1
-                        if progress is not None:
-                            progress(pages, report)
-        finally:
-            runner.close()
+        with closing(runner):  # however the sweep ends, no worker thread or process outlives it
+            for item in run_shards(plan.root(prefix), runner):
+                if isinstance(item, Tally):  # counted, manifests read, in a worker process
+                    report.merge(item)
+                else:
+                    for outcome in _inspected(stage, item.outcomes):
+                        report.add(outcome)
+                    report.objects_listed += item.objects
+                if item.objects:
+                    pages += 1
+                    if progress is not None:
+                        progress(pages, report)
         for outcome in _inspected(stage, [], last=True):
             report.add(outcome)
         report.duration_s = (self.clock() - report.started_at).total_seconds()

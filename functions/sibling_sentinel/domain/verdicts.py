@@ -144,16 +144,14 @@ class Policy:
         siblings: Mapping[str, ListedObject],
         now: datetime,
         invalid: Mapping[str, str] | None = None,
-        checksums: Mapping[str, Checksum] | None = None,
     ) -> TarballVerdict:
         """Judge one tarball given every sibling that was found, keyed by sibling key.
 
-        `invalid` maps a sibling key to the reason its content failed validation, and `checksums`
-        a valid manifest's key to whether S3 could confirm its sha256; the content is read
-        elsewhere, because a listing alone cannot tell.
+        `invalid` maps a sibling key to the reason its content failed validation; the content is
+        read elsewhere, because a listing alone cannot tell.
         """
         rules, keys = self.rules_at(tarball.key), self.sibling_keys(tarball.key)
-        return self.judge_listed(tarball, rules, keys, siblings, now, invalid, checksums)
+        return self.judge_listed(tarball, rules, keys, siblings, now, invalid)
 
     def judge_listed(
         self,
@@ -163,7 +161,6 @@ class Policy:
         siblings: Mapping[str, ListedObject],
         now: datetime,
         invalid: Mapping[str, str] | None = None,
-        checksums: Mapping[str, Checksum] | None = None,
     ) -> TarballVerdict:
         """`judge` with the rules and sibling keys the sweep already worked out when it listed the tarball."""
         young: bool | None = None  # worked out only for a rule that is not ok, which few are
@@ -177,8 +174,7 @@ class Policy:
                     young = (now - tarball.last_modified).total_seconds() < self.grace_s
                 if young:
                     verdict, reason = _PENDING, f"{reason} (tarball younger than {self.grace_s}s grace)"
-            checksum = checksums.get(key) if checksums and verdict is _OK else None
-            results.append(RuleVerdict(rule, verdict, key, sibling, reason, checksum))
+            results.append(RuleVerdict(rule, verdict, key, sibling, reason))
         return TarballVerdict(tarball, tuple(results))
 
 

@@ -1,0 +1,22 @@
+"""The generated blocks of the docs: text between `<!-- NAME:begin -->` and `<!-- NAME:end -->`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+
+
+def read_block(doc: Path, name: str) -> str:
+    begin, end = _markers(name)
+    text = doc.read_text(encoding="utf-8")
+    return text[text.index(begin) + len(begin) : text.index(end)]
+
+
+def write_block(doc: Path, name: str, content: str) -> None:
+    begin, end = _markers(name)
+    text = doc.read_text(encoding="utf-8")
+    start, stop = text.index(begin) + len(begin), text.index(end)
+    doc.write_text(text[:start] + "\n" + content + "\n" + text[stop:], encoding="utf-8")
