@@ -9,7 +9,7 @@
    measurement. Sharded: wall = requests x latency / workers + keys x c / processes + s, where
    `processes` is the CLI's worker processes (1 for threads alone). That is the bound with no overlap
    of waiting and working; the bound with perfect overlap, max(...) instead of +, missed the measured
-   rows by up to 44 % (too fast), the sum by under 20 %. A model that misses by more than 20 % (the
+   rows by up to 40 % (too fast), the sum by under 20 %. A model that misses by more than 20 % (the
    same command's wall time varies by about that between runs on a shared 2-core machine) exits 1.
 2. It measures the S3 Inventory path's CPU cost per row in this process: a generated inventory
    (gzip CSV, shuffled across data files) read, sorted, merged and reconciled by the product's code.
