@@ -38,14 +38,19 @@ class FakeBucket:
         self.fail_under: tuple[str, Exception] | None = None  # any listing of this prefix or below fails
         self.folders_listed: list[str] = []
         self.trees_listed: list[str] = []
+        self.ranges_listed: list[tuple[str, str]] = []  # (prefix, start_after) of every flat listing
 
     def put(self, key: str, body: bytes, age_s: float = 86400) -> None:
         """An object whose content matters (a manifest): listed with its real size."""
         self.objects[key] = obj(key, size=len(body), age_s=age_s)
         self.bodies[key] = body
 
-    def _maybe_fail(self, prefix: str) -> None:
-        if self.fail_under is not None and prefix.startswith(self.fail_under[0]):
+    def _maybe_fail(self, prefix: str, names: Iterable[str] = ()) -> None:
+        """Fails a listing of the prefix, or one that reaches a key under it (a key range's listing)."""
+        if self.fail_under is None:
+            return
+        under = self.fail_under[0]
+        if prefix.startswith(under) or any(n.startswith(under) for n in names):
             raise self.fail_under[1]
 
     def pages(
@@ -53,11 +58,14 @@ class FakeBucket:
     ) -> Generator[Sequence[ListedObject], None, None]:
         self._maybe_fail(prefix)
         self.trees_listed.append(prefix)
+        self.ranges_listed.append((prefix, start_after))
         keys = sorted(k for k in self.objects if k.startswith(prefix) and k > start_after)
         for n, start in enumerate(range(0, len(keys), self.page_size)):
             if self.fail_after_pages is not None and n >= self.fail_after_pages[0]:
                 raise self.fail_after_pages[1]
-            yield [self.objects[k] for k in keys[start : start + self.page_size]]
+            page = keys[start : start + self.page_size]
+            self._maybe_fail(prefix, page)
+            yield [self.objects[k] for k in page]
 
     def folder(self, bucket: str, prefix: str) -> Iterator[FolderPage]:
         """A `Delimiter="/"` listing: the folder's own objects and its sub-folders, page by page."""

@@ -35,7 +35,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
 from .domain.report import Tally
-from .domain.shards import Batch, Done, Shard
+from .domain.shards import Batch, Done, Paused, Shard
 from .domain.sweep import ShardSweeper
 from .errors import SentinelError
 
@@ -78,7 +78,7 @@ class ShardProcesses:
         if not 1 <= processes <= slots:
             raise ValueError(f"need 1 to {slots} worker processes for {slots} slots, got {processes}")
         self._slots = slots
-        self._ready: deque[Batch | Tally | Shard | Done] = deque()
+        self._ready: deque[Batch | Tally | Shard | Paused | Done] = deque()
         self._workers: list[_Worker] = []
         self._closed = False
         method = start_method()
@@ -121,7 +121,7 @@ class ShardProcesses:
         except OSError:  # it died before it could take the shard
             raise _ended(worker) from None
 
-    def next(self) -> Batch | Tally | Shard | Done:
+    def next(self) -> Batch | Tally | Shard | Paused | Done:
         while not self._ready:
             by_connection = {w.results: w for w in self._workers}
             for connection in wait(list(by_connection)):
@@ -138,6 +138,11 @@ class ShardProcesses:
         if isinstance(item, Done):
             worker.running -= 1
         self._ready.append(item)
+
+    def pause(self) -> None:
+        """Never asked: a sweep that may pause runs on threads (`Sweep._sharded`), since a worker process's
+        reconciler state would have to travel back to be kept."""
+        raise SentinelError("worker processes cannot pause a sweep")
 
     def close(self) -> None:
         """Tells every worker to stop, waits a little, then terminates what is left; idempotent.

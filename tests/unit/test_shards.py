@@ -101,32 +101,49 @@ def test_folders_at_the_group_depth_are_listed_whole_when_they_outnumber_the_wor
     # when swept
     sweep(bucket, 16)
 
-    # then the prefix was split by folder, and every host was listed as one whole shard
+    # then only the prefix was probed for its folders, and every host is one key range, listed flat
+    # under the prefix from that host's folder on
     assert bucket.folders_listed == ["backups/"]
-    assert "backups/host00/" in bucket.trees_listed
-    assert len(bucket.trees_listed) == 40 + 3  # the hosts, then `a b+c %2B/`, `deep/` and `résumé/`
+    starts = {start for prefix, start in bucket.ranges_listed if prefix == "backups/"}
+    assert {f"backups/host{h:02d}/" for h in range(40)} <= starts
+    assert {"", "backups/a b+c %2B/", "backups/deep/", "backups/résumé/"} <= starts
 
 
 def test_a_folder_with_fewer_sub_folders_than_workers_is_split_one_level_deeper() -> None:
     plan = Plan(group_depth=1, workers=16)
+    root = plan.root("p/")
     # given three host folders and sixteen workers, then two sub-folders under one of them
-    hosts = plan.children(["p/a/", "p/b/", "p/c/"], depth=1, siblings=3)
-    months = plan.children(["p/a/01/", "p/a/02/"], depth=2, siblings=2)
-    days = plan.children(["p/a/01/01/"], depth=3, siblings=1)
-    # then hosts and months are split further, but never more than EXTRA_DEPTH levels past the group depth
-    assert [s.whole for s in hosts] == [False, False, False]
-    assert [s.whole for s in months] == [False, False]
+    hosts = plan.pieces(root, "", ["p/a/", "p/b/", "p/c/"], siblings=3, last=True)
+    months = plan.pieces(hosts[1], "p/a/", ["p/a/01/", "p/a/02/"], siblings=2, last=True)
+    days = plan.pieces(months[1], "p/a/01/", ["p/a/01/01/"], siblings=1, last=True)
+    # then the pieces meet end to end, from the shard's start to its end
+    assert [s.keys.to_list() for s in hosts] == [
+        ["", "p/a/"],
+        ["p/a/", "p/b/"],
+        ["p/b/", "p/c/"],
+        ["p/c/", None],
+    ]
+    assert [s.keys.to_list() for s in months] == [
+        ["p/a/", "p/a/01/"],
+        ["p/a/01/", "p/a/02/"],
+        ["p/a/02/", "p/b/"],
+    ]
+    # and hosts and months are split further, but never more than EXTRA_DEPTH levels past the group depth
+    assert [s.folder for s in hosts] == [None, "p/a/", "p/b/", "p/c/"]
+    assert [s.folder for s in months] == [None, "p/a/01/", "p/a/02/"]
     assert EXTRA_DEPTH == 2
-    assert days == [Shard("p/a/01/01/", 3, whole=True)]
+    assert [s.folder for s in days] == [None, None]
+    # and the last piece lists under the shard's own prefix: its range runs past the folder
+    assert [s.prefix for s in months] == ["p/a/", "p/a/", "p/"]
 
 
 def test_folders_above_the_group_depth_are_always_split() -> None:
     # given a group depth of 2 and many sub-folders at depth 1
     plan = Plan(group_depth=2, workers=4)
     # when their shards are planned
-    shards = plan.children([f"p/{i}/" for i in range(10)], depth=1, siblings=10)
-    # then each is listed by folder, to find the hosts under it
-    assert not any(s.whole for s in shards)
+    shards = plan.pieces(plan.root("p/"), "", [f"p/{i}/" for i in range(10)], siblings=10, last=True)
+    # then each is split at its own folders, to find the hosts under it
+    assert [s.folder for s in shards[1:]] == [f"p/{i}/" for i in range(10)]
 
 
 def test_a_failure_in_one_shard_fails_the_whole_sweep_and_stops_every_worker() -> None:
@@ -194,6 +211,9 @@ class InlineWorkers:
 
     def next(self) -> Any:
         return self.items.popleft()
+
+    def pause(self) -> None:
+        raise AssertionError("a sweep that may pause runs on threads")
 
     def close(self) -> None:
         self.closed = True

@@ -6,6 +6,15 @@ its sibling keys, and keeps a stem-anchored sibling open only until it passes th
 with that stem could have. Whatever sorts in between (sub-folders, `x.tar-1`, checksum files) is
 counted and dropped. Memory is therefore bounded by what is still open in the current folders, never
 by the bucket.
+
+A reconciler can also own one key range of a sharded sweep (`KeyRange`). A range may be cut between a
+tarball and its sibling (`x.tar.gz` | `x.tar.gz.d/...` | `x.tar.gz.list.txt`, or `snap.manifest.json` |
+`snap.tgz`), so some questions cannot be answered from the range's own keys: a tarball whose sibling
+key lies outside the range, and a sibling whose possible tarballs do. Those become *edges*, which
+`settle` answers with one targeted lookup each (the exact sibling keys, as `check` does, or the
+tarballs with a stem). A tarball is judged only by the range that holds it, and a sibling is an
+orphan only when no tarball anywhere claims it, so the report is exactly one flat listing's whatever
+the cut points.
 """
 
 from __future__ import annotations
@@ -14,12 +23,13 @@ import heapq
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import SentinelError
+from .listing import KeyRange
 from .objects import ListedObject
 from .rules import Anchor, SiblingRule
-from .verdicts import Orphan, Outcome, Policy
+from .verdicts import Orphan, Outcome, Policy, fits_in_s3
 
 
 class OutOfOrderError(SentinelError):
@@ -42,15 +52,42 @@ class _OpenSibling:
     claimed: bool
 
 
+class EdgeLookup(Protocol):
+    """Answers what a key range cannot see: objects just outside it."""
+
+    def find(self, keys: Iterable[str]) -> Mapping[str, ListedObject]: ...
+
+    def has_tarball_with_stem(self, stem: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _EdgeTarball:
+    entry: _OpenTarball
+    ask: tuple[str, ...]  # its sibling keys outside the range
+
+
+@dataclass(frozen=True, slots=True)
+class _EdgeSibling:
+    """An unclaimed sibling whose tarball could be outside the range: `base` for a key-anchored rule, or
+    any tarball with the stem `base` for a stem-anchored one."""
+
+    obj: ListedObject
+    rule: SiblingRule
+    base: str
+    expected: str
+
+
 _BY_KEY = Anchor.KEY  # a module constant: reading a member off the enum class costs a Python-level lookup
 
 
 class Reconciler:
     """Feed objects in key order; collect outcomes as soon as they are final."""
 
-    def __init__(self, policy: Policy, now: datetime) -> None:
+    def __init__(self, policy: Policy, now: datetime, bounds: KeyRange | None = None) -> None:
         self._policy = policy
         self._now = now
+        self._bounds = bounds if bounds is not None and bounds.bounded else None
+        self._edges: list[_EdgeTarball | _EdgeSibling] = []
         self._last_key: str | None = None
         self._tarballs: dict[str, _OpenTarball] = {}
         self._siblings: dict[str, _OpenSibling] = {}
@@ -128,12 +165,12 @@ class Reconciler:
                 self._tarballs[owner].found[obj.key] = obj
         if by_key:
             if not owners:
-                out.append(Orphan(obj, rule, base))
+                self._unclaimed(obj, rule, base, base, base, out)
             return
         last_owner = naming.last_key_for_stem(base)
         if last_owner <= obj.key:
             if not owners:
-                out.append(Orphan(obj, rule, base + ".*"))
+                self._unclaimed(obj, rule, base, base + ".*", last_owner, out)
             return
         self._siblings[obj.key] = _OpenSibling(obj, rule, base + ".*", bool(owners))
         self._schedule(last_owner, obj.key)
@@ -147,18 +184,73 @@ class Reconciler:
                     waiters.remove(key)
                     if not waiters:
                         del self._waiting[sibling_key]
-            judge = self._policy.judge_listed
-            out.append(judge(tarball.obj, tarball.rules, tarball.sibling_keys, tarball.found, self._now))
+            bounds = self._bounds
+            if bounds is not None:
+                found = tarball.found
+                ask = tuple(k for k in tarball.sibling_keys if k not in found and not bounds.holds(k))
+                if ask:
+                    self._edges.append(_EdgeTarball(tarball, ask))
+                    return
+            out.append(self._judge(tarball))
             return
         sibling = self._siblings.pop(key)
         if not sibling.claimed:
-            out.append(Orphan(sibling.obj, sibling.rule, sibling.expected))
+            stem = sibling.expected[:-2]
+            self._unclaimed(
+                sibling.obj,
+                sibling.rule,
+                stem,
+                sibling.expected,
+                self._policy.naming.last_key_for_stem(stem),
+                out,
+            )
+
+    def _unclaimed(
+        self,
+        obj: ListedObject,
+        rule: SiblingRule,
+        base: str,
+        expected: str,
+        last_owner: str,
+        out: list[Outcome],
+    ) -> None:
+        """No tarball in this stream claims the sibling: an orphan, unless one could lie outside the range
+        (anywhere from `base` to `last_owner`), which only a lookup can tell."""
+        bounds = self._bounds
+        if bounds is not None and not (bounds.holds(base) and bounds.holds(last_owner)):
+            self._edges.append(_EdgeSibling(obj, rule, base, expected))
+            return
+        out.append(Orphan(obj, rule, expected))
+
+    def settle(self, lookup: EdgeLookup) -> list[Outcome]:
+        """The outcomes held back at the range's edges, each answered by one lookup outside the range."""
+        out: list[Outcome] = []
+        edges, self._edges = self._edges, []
+        for edge in edges:
+            if isinstance(edge, _EdgeTarball):
+                entry = edge.entry
+                entry.found.update(lookup.find([k for k in edge.ask if fits_in_s3(k)]))
+                out.append(self._judge(entry))
+            elif edge.expected.endswith(".*"):
+                if not lookup.has_tarball_with_stem(edge.base):
+                    out.append(Orphan(edge.obj, edge.rule, edge.expected))
+            elif edge.base not in lookup.find([edge.base]):
+                out.append(Orphan(edge.obj, edge.rule, edge.expected))
+        return out
+
+    def _judge(self, tarball: _OpenTarball) -> Outcome:
+        return self._policy.judge_listed(
+            tarball.obj, tarball.rules, tarball.sibling_keys, tarball.found, self._now
+        )
 
     # --- pausing between invocations --------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
         """Everything still open, as JSON-ready data, so another invocation can carry on exactly here."""
+        if self._edges:
+            raise AssertionError("settle() the range's edges before taking its state")
         return {
+            "bounds": self._bounds.to_list() if self._bounds is not None else None,
             "last_key": self._last_key,
             "objects_seen": self.objects_seen,
             "seq": self._seq,
@@ -176,7 +268,8 @@ class Reconciler:
     @classmethod
     def resumed(cls, policy: Policy, now: datetime, state: Mapping[str, Any]) -> Reconciler:
         """The reconciler `state()` described; rules are found again by name in the same policy."""
-        reconciler = cls(policy, now)
+        bounds = state.get("bounds")
+        reconciler = cls(policy, now, KeyRange(*bounds) if bounds else None)
         reconciler._last_key = state["last_key"]
         reconciler.objects_seen = state["objects_seen"]
         reconciler._seq = state["seq"]

@@ -1,45 +1,53 @@
-"""Listing a prefix as disjoint folder shards, many at once, each shard reconciled on its own.
+"""Listing a prefix as key-range shards, many at once, each range reconciled on its own.
 
-A tarball and its siblings always share a folder (a rule's suffix has no '/'), so a stream that holds
-whole folders can be reconciled alone. A shard is either a folder's own keys (listed with
-`Delimiter="/"`, which also finds its sub-folders, the next shards) or a whole folder tree (listed
-flat). Folders above the group depth are split; at the group depth a folder is listed whole, unless
-its parent has fewer sub-folders than there are workers, when splitting one more level keeps the
-workers busy (at most `EXTRA_DEPTH` levels deeper). Shards' results interleave in the report; each
-shard's own outcomes come in key order. `run_shards` decides what runs; a `ShardRunner` runs it, on
-threads here (`ShardThreads`) or on the CLI's worker processes (`processes.py`).
+A shard is a `KeyRange` of the prefix, listed flat: `StartAfter` its lower bound, stopped at the first
+key past its upper bound. The ranges of a sweep are cut from the whole prefix, so together they hold
+every key under it exactly once, by construction. Delimiter listings (`Delimiter="/"`) only *choose*
+the cut points: a shard with a `folder` is first split at that folder's sub-folders, and each piece
+becomes a shard of its own. A server that leaves a CommonPrefix out (some do, for a folder that holds
+only sub-folders) or gives a wrong one makes a piece larger or smaller; it never makes a key disappear
+or count twice, because the pieces' ranges still meet end to end. Pages themselves are checked, never
+trusted (`listing.py`).
+
+Which folders are split: those above the group depth always; at the group depth and up to
+`EXTRA_DEPTH` levels below it, a folder whose parent has fewer sub-folders than there are workers,
+so the workers stay busy. A probe (the delimiter listing of a folder) stops looking for cut points
+after `PROBE_KEYS` of the folder's own keys, so a huge flat folder is listed about once, not twice.
+
+A cut can fall between a tarball and its sibling (`Reconciler`'s edges): each range settles those
+with one targeted lookup, so the report is exactly one flat listing's whatever the cut points.
+`run_shards` decides what runs; a `ShardRunner` runs it, on threads here (`ShardThreads`) or on the
+CLI's worker processes (`processes.py`). On threads a sweep can pause: each range stops between
+pages and hands back where it was (`Paused`), and `run_shards` gives back every range still to do.
 
 Memory is bounded by the pool, not the bucket: each running shard holds one page and its
-reconciler's open entries (the tarballs of its current folder that still wait for a sibling); the
-queue to the consumer holds at most `2 * workers` batches of one page's outcomes; shards not yet
-started are one prefix each (a ~100-byte string per folder at the group depth).
+reconciler's open entries; the queue to the consumer holds at most `2 * workers` batches of one
+page's outcomes; shards not yet started are a few strings each (one per folder at the group depth).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
+from .listing import KeyRange, Lister, find_listed
 from .objects import FolderPage, ListedObject
 from .reconcile import Reconciler
 from .report import Tally
-from .verdicts import Outcome
+from .tarballs import TarballNaming
+from .verdicts import Outcome, Policy
+
+__all__ = ["Lister"]
 
 EXTRA_DEPTH = 2
+PROBE_KEYS = 5000
 _POLL_S = 0.05
-
-
-class Lister(Protocol):
-    """Lists a prefix in S3 key order. A generator, so a sweep that stops early can close it."""
-
-    def pages(
-        self, bucket: str, prefix: str, start_after: str = ""
-    ) -> Generator[Sequence[ListedObject], None, None]: ...
 
 
 @runtime_checkable
@@ -51,9 +59,29 @@ class FolderLister(Lister, Protocol):
 
 @dataclass(frozen=True)
 class Shard:
+    """The keys of `keys` under `prefix`; with `folder`, first split at that folder's sub-folders.
+
+    `resume` is a paused range's place: the last key it fed and its reconciler's open state.
+    """
+
     prefix: str
-    depth: int
-    whole: bool
+    keys: KeyRange = KeyRange()  # noqa: RUF009 (frozen, so one shared default is safe)
+    depth: int = 0
+    folder: str | None = None
+    resume: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prefix": self.prefix,
+            "keys": self.keys.to_list(),
+            "depth": self.depth,
+            "folder": self.folder,
+            "resume": self.resume,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Shard:
+        return cls(d["prefix"], KeyRange(*d["keys"]), d["depth"], d["folder"], d["resume"])
 
 
 @dataclass(frozen=True)
@@ -62,6 +90,13 @@ class Batch:
 
     objects: int
     outcomes: list[Outcome] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Paused:
+    """A range stopped between pages because the sweep is pausing; `shard` carries on from there."""
+
+    shard: Shard
 
 
 @dataclass(frozen=True)
@@ -81,12 +116,38 @@ class Plan:
     workers: int
 
     def root(self, prefix: str) -> Shard:
-        return Shard(prefix, 0, whole=self.workers == 1 or not self._split(0, 1))
+        split = self.workers > 1 and self._split(0, 1)
+        return Shard(prefix, KeyRange(), 0, prefix if split else None)
 
-    def children(self, folders: Sequence[str], depth: int, siblings: int) -> list[Shard]:
-        """Sub-folders of a folder that has `siblings` of them: whole, or split once more when too few."""
-        whole = not self._split(depth, siblings)
-        return [Shard(f, depth, whole) for f in folders]
+    def pieces(self, shard: Shard, start: str, cuts: Sequence[str], siblings: int, last: bool) -> list[Shard]:
+        """The pieces of `shard` from `start` on, cut at `cuts` (sub-folders of its folder, ascending).
+
+        A piece that starts at a sub-folder holds it, and is split again at that sub-folder's own
+        sub-folders when the plan says so; the piece before the first sub-folder holds only the folder's
+        own keys. Pieces inside the folder list under it; the last piece, made only with `last`, lists
+        under the shard's prefix, because its range runs on to the shard's end, past the folder.
+        """
+        assert shard.folder is not None
+        bounds: list[str | None] = [start, *cuts]
+        if last:
+            bounds.append(shard.keys.upto)
+        depth = shard.depth + 1
+        split = self._split(depth, siblings)
+        out = []
+        for n in range(len(bounds) - 1):
+            lo, hi = bounds[n], bounds[n + 1]
+            assert lo is not None
+            final = last and n == len(bounds) - 2
+            at_folder = lo != shard.keys.after and split
+            out.append(
+                Shard(
+                    shard.prefix if final else shard.folder,
+                    KeyRange(lo, hi),
+                    depth,
+                    lo if at_folder else None,
+                )
+            )
+        return out
 
     def _split(self, depth: int, siblings: int) -> bool:
         if depth < self.group_depth:
@@ -107,32 +168,77 @@ class ShardRunner(Protocol):
 
     def start(self, shard: Shard) -> None: ...
 
-    def next(self) -> Batch | Tally | Shard | Done: ...
+    def next(self) -> Batch | Tally | Shard | Paused | Done: ...
+
+    def pause(self) -> None: ...
 
     def close(self) -> None: ...
 
 
-def run_shards(root: Shard, runner: ShardRunner) -> Iterator[Batch | Tally]:
-    """Starts shards as slots free up, new shards as listings find them; any shard's error ends it all.
+def run_shards(
+    roots: Iterable[Shard],
+    runner: ShardRunner,
+    stopping: Callable[[], bool] | None = None,
+    left: list[Shard] | None = None,
+) -> Iterator[Batch | Tally]:
+    """Starts shards as slots free up, new shards as probes cut them; any shard's error ends it all.
 
+    When `stopping` says so, no shard starts any more, running ranges pause between pages, and every
+    range not finished (paused, cut but not started) goes into `left`, for a later sweep to carry on.
     The runner belongs to the caller, who closes it (`contextlib.closing`) so that no worker outlives
     the sweep, however it ends.
     """
-    pending = deque([root])
+    pending = deque(roots)
     running = 0
-    while pending or running:
-        while pending and running < runner.slots:
+    pausing = False
+    while running or (pending and not pausing):
+        if not pausing and stopping is not None and stopping():
+            pausing = True
+            runner.pause()
+        while not pausing and pending and running < runner.slots:
             runner.start(pending.popleft())
             running += 1
+        if not running:
+            break
         item = runner.next()
         if isinstance(item, Shard):
             pending.append(item)
+        elif isinstance(item, Paused):
+            pending.append(item.shard)
         elif isinstance(item, Done):
             running -= 1
             if item.error is not None:
                 raise item.error
         else:
             yield item
+    if left is not None:
+        left.extend(pending)
+
+
+@dataclass(frozen=True)
+class ListedLookup:
+    """The `EdgeLookup` of a range: small listings just outside it, through the sweep's own lister."""
+
+    lister: Lister
+    bucket: str
+    naming: TarballNaming
+
+    def find(self, keys: Iterable[str]) -> dict[str, ListedObject]:
+        return find_listed(self.lister, self.bucket, keys)
+
+    def has_tarball_with_stem(self, stem: str) -> bool:
+        last = self.naming.last_key_for_stem(stem)
+        pages = self.lister.pages(self.bucket, stem)
+        try:
+            for page in pages:
+                for o in page:
+                    if o.key > last:
+                        return False
+                    if self.naming.extension_of(o.key) is not None and self.naming.stem(o.key) == stem:
+                        return True
+        finally:
+            pages.close()
+        return False
 
 
 def list_shard(
@@ -140,58 +246,126 @@ def list_shard(
     bucket: str,
     shard: Shard,
     plan: Plan,
-    reconciler: Reconciler,
-    post: Callable[[Batch | Shard], None],
+    policy: Policy,
+    now: datetime,
+    post: Callable[[Batch | Shard | Paused], None],
+    paused: Callable[[], bool] = lambda: False,
 ) -> None:
-    """One shard, page by page: each page's final outcomes, then its sub-folders as new shards."""
-    if shard.whole:
-        for objects in lister.pages(bucket, shard.prefix):
-            post(Batch(len(objects), reconciler.feed_page(objects)))
+    """One shard: a probe that cuts it into pieces, or a range listed page by page."""
+    if shard.folder is not None:
+        _probe(lister, bucket, shard, plan, post)
+        return
+    lookup = ListedLookup(lister, bucket, policy.naming)
+    if shard.resume is not None:
+        engine = Reconciler.resumed(policy, now, shard.resume["reconciler"])
+        start = shard.resume["reconciler"]["last_key"] or shard.keys.after
     else:
-        held: list[str] = []  # until there are enough sub-folders to know they need no more splitting
-        seen = 0
-        for page in lister.folder(bucket, shard.prefix):
-            held += page.folders
-            seen += len(page.folders)
-            if seen >= plan.workers:
-                for child in plan.children(held, shard.depth + 1, seen):
-                    post(child)
-                held = []
-            post(Batch(len(page.objects), reconciler.feed_page(page.objects)))
-        for child in plan.children(held, shard.depth + 1, seen):
-            post(child)
-    post(Batch(0, reconciler.finish()))
+        engine, start = Reconciler(policy, now, shard.keys), shard.keys.after
+    upto = shard.keys.upto
+    pages = lister.pages(bucket, shard.prefix, start)
+    try:
+        for page in pages:
+            inside = page
+            if upto is not None and page and page[-1].key > upto:
+                inside = [o for o in page if o.key <= upto]
+            post(Batch(len(inside), engine.feed_page(inside) + engine.settle(lookup)))
+            if len(inside) < len(page):
+                break
+            if paused():
+                post(Paused(replace(shard, resume={"reconciler": engine.state()})))
+                return
+    finally:
+        pages.close()
+    post(Batch(0, engine.finish() + engine.settle(lookup)))
+
+
+def _probe(
+    lister: FolderLister, bucket: str, shard: Shard, plan: Plan, post: Callable[[Shard], None]
+) -> None:
+    """The folder's sub-folders inside the shard's range, as cut points; the pieces as new shards.
+
+    Pieces are made as soon as there are as many sub-folders as workers (then no more splitting is
+    needed to keep them busy, whatever follows). Cut points must ascend inside the range; any other (a
+    server's repeat or mistake) is passed over, which can only make a piece larger.
+    """
+    assert shard.folder is not None
+    keys = shard.keys
+    start, cuts = keys.after, list[str]()
+    seen = own_keys = 0
+    for page in lister.folder(bucket, shard.folder):
+        for name in page.folders:
+            if keys.holds(name) and name != keys.upto and name > (cuts[-1] if cuts else start):
+                cuts.append(name)
+                seen += 1
+        own_keys += len(page.objects)
+        if seen >= plan.workers and len(cuts) > 1:
+            for piece in plan.pieces(shard, start, cuts[:-1], seen, last=False):
+                post(piece)
+            start, cuts = cuts[-2], cuts[-1:]
+        if own_keys >= PROBE_KEYS:
+            break
+    for piece in plan.pieces(shard, start, cuts, seen, last=True):
+        post(piece)
 
 
 class ShardThreads:
-    """Shards on a pool of this process's threads; the consumer gets their outcomes as they are."""
+    """Shards on `plan.workers` daemon threads of this process; the consumer gets their outcomes as they are.
+
+    Daemon threads, not an executor's: a thread stuck in a stalled request (which the SDK may retry for
+    minutes) must not hold up a Ctrl-C or a failed sweep. `close` stops every thread at its next page
+    and waits `stop_wait_s` for them; one still inside a request then ends at its next step, and
+    never reports again.
+    """
 
     def __init__(
-        self, lister: FolderLister, bucket: str, plan: Plan, reconciler: Callable[[], Reconciler]
+        self,
+        lister: FolderLister,
+        bucket: str,
+        plan: Plan,
+        policy: Policy,
+        now: datetime,
+        stop_wait_s: float = 1.0,
     ) -> None:
         self._lister = lister
         self._bucket = bucket
         self._plan = plan
-        self._reconciler = reconciler
-        self._results: queue.Queue[Batch | Shard | Done] = queue.Queue(maxsize=2 * plan.workers)
+        self._policy = policy
+        self._now = now
+        self._stop_wait_s = stop_wait_s
+        self._results: queue.Queue[Batch | Shard | Paused | Done] = queue.Queue(maxsize=2 * plan.workers)
+        self._work: queue.Queue[Shard | None] = queue.Queue()
         self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(plan.workers, thread_name_prefix="sweep-shard")
+        self._pausing = threading.Event()
+        self._threads: list[threading.Thread] = []
 
     @property
     def slots(self) -> int:
         return self._plan.workers
 
     def start(self, shard: Shard) -> None:
-        self._pool.submit(self._work, shard)
+        if len(self._threads) < self._plan.workers:
+            thread = threading.Thread(
+                target=self._serve, name=f"sweep-shard-{len(self._threads)}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+        self._work.put(shard)
 
-    def next(self) -> Batch | Shard | Done:
+    def next(self) -> Batch | Shard | Paused | Done:
         return self._results.get()
+
+    def pause(self) -> None:
+        self._pausing.set()
 
     def close(self) -> None:
         self._stop.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for _ in self._threads:
+            self._work.put(None)
+        deadline = time.monotonic() + self._stop_wait_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
-    def _post(self, item: Batch | Shard | Done) -> None:
+    def _post(self, item: Batch | Shard | Paused | Done) -> None:
         while True:
             if self._stop.is_set():
                 raise _Stopped
@@ -201,15 +375,25 @@ class ShardThreads:
             except queue.Full:
                 continue
 
-    def _work(self, shard: Shard) -> None:
-        error: BaseException | None = None
-        try:
-            list_shard(self._lister, self._bucket, shard, self._plan, self._reconciler(), self._post)
-        except _Stopped:
-            return
-        except BaseException as e:  # any failure fails the sweep, in the consumer's thread
-            error = e
-        try:
-            self._post(Done(error))
-        except _Stopped:
-            return
+    def _serve(self) -> None:
+        while (shard := self._work.get()) is not None and not self._stop.is_set():
+            error: BaseException | None = None
+            try:
+                list_shard(
+                    self._lister,
+                    self._bucket,
+                    shard,
+                    self._plan,
+                    self._policy,
+                    self._now,
+                    self._post,
+                    self._pausing.is_set,
+                )
+            except _Stopped:
+                return
+            except BaseException as e:  # any failure fails the sweep, in the consumer's thread
+                error = e
+            try:
+                self._post(Done(error))
+            except _Stopped:
+                return

@@ -17,6 +17,7 @@ from .shards import (
     Batch,
     FolderLister,
     Lister,
+    Paused,
     Plan,
     Shard,
     ShardRunner,
@@ -74,20 +75,20 @@ class Sweep:
         key (in this invocation or another). Tarballs whose folder was not finished are neither
         judged nor lost: they wait, open, in that state.
 
-        With `concurrency` above 1 and no `keep_going`, folder shards are listed and reconciled that many
-        at once instead (`shards.py`): on this process's threads, or on `shard_processes`. A sweep that
-        may pause uses the one ordered stream, because its state is one reconciler's and one
-        `StartAfter` key.
+        With `concurrency` above 1, key-range shards are listed and reconciled that many at once
+        (`shards.py`): on this process's threads, or on `shard_processes` for a sweep that will not
+        pause. `concurrency` 1 (or a lister that cannot list folders, such as an inventory) is one flat
+        listing in key order.
         """
+        paused = resume.paused if resume is not None else None
         if (
             self.concurrency > 1
-            and keep_going is None
-            and resume is None
             and isinstance(self.lister, FolderLister)
+            and (paused is None or "shards" in paused)
         ):
-            return self._sharded(self.lister, bucket, prefix, progress)
-        if resume is not None and resume.paused is not None:
-            report, paused = resume, resume.paused
+            return self._sharded(self.lister, bucket, prefix, progress, keep_going, resume)
+        if resume is not None and paused is not None:
+            report = resume
             now = self.as_of or report.started_at
             reconciler = Reconciler.resumed(self.policy, now, paused["reconciler"])
             start_after = paused["reconciler"]["last_key"] or ""
@@ -120,21 +121,37 @@ class Sweep:
         report.duration_s = (self.clock() - report.started_at).total_seconds()
         return report
 
-    def _sharded(self, lister: FolderLister, bucket: str, prefix: str, progress: Progress | None) -> Report:
-        report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=self.clock())
-        now = self.as_of or report.started_at
+    def _sharded(
+        self,
+        lister: FolderLister,
+        bucket: str,
+        prefix: str,
+        progress: Progress | None,
+        keep_going: Callable[[], bool] | None,
+        resume: Report | None,
+    ) -> Report:
         plan = Plan(self.group_depth, self.concurrency)
+        if resume is not None and resume.paused is not None:
+            report, roots = resume, [Shard.from_dict(d) for d in resume.paused["shards"]]
+            report.complete, report.paused = True, None
+        else:
+            report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=self.clock())
+            roots = [plan.root(prefix)]
+        now = self.as_of or report.started_at
+        # worker processes cannot pause; a sweep that may pause runs its shards on threads
         runner = (
             self.shard_processes(bucket, prefix, plan, now)
-            if self.shard_processes is not None
-            else ShardThreads(lister, bucket, plan, lambda: Reconciler(self.policy, now))
+            if self.shard_processes is not None and keep_going is None
+            else ShardThreads(lister, bucket, plan, self.policy, now)
         )
         # worker processes read their shards' manifests themselves; threads hand them to this stage
-        reads = self.manifests if self.shard_processes is None else None
+        reads = self.manifests if isinstance(runner, ShardThreads) else None
         stage = reads.stage(bucket, self.policy, now) if reads else None
+        stopping = None if keep_going is None else (lambda: not keep_going())
+        left: list[Shard] = []
         pages = 0
         with closing(runner):  # however the sweep ends, no worker thread or process outlives it
-            for item in run_shards(plan.root(prefix), runner):
+            for item in run_shards(roots, runner, stopping, left):
                 if isinstance(item, Tally):  # counted, manifests read, in a worker process
                     report.merge(item)
                 else:
@@ -147,6 +164,9 @@ class Sweep:
                         progress(pages, report)
         for outcome in _inspected(stage, [], last=True):
             report.add(outcome)
+        if left:
+            report.complete = False
+            report.paused = {"shards": [shard.to_dict() for shard in left]}
         report.duration_s = (self.clock() - report.started_at).total_seconds()
         return report
 
@@ -170,7 +190,9 @@ class ShardSweeper:
         stage = self.manifests.stage(self.bucket, self.policy, self.now) if self.manifests else None
         part = Report(self.bucket, self.prefix, 0, self.group_depth, started_at=self.now)
 
-        def post(item: Batch | Shard) -> None:
+        def post(item: Batch | Shard | Paused) -> None:
+            if isinstance(item, Paused):
+                raise AssertionError("a worker process's shard never pauses")
             if isinstance(item, Shard):
                 send(item)
                 return
@@ -178,7 +200,7 @@ class ShardSweeper:
                 part.add(outcome)
             send(part.take(item.objects))
 
-        list_shard(self.lister, self.bucket, shard, self.plan, Reconciler(self.policy, self.now), post)
+        list_shard(self.lister, self.bucket, shard, self.plan, self.policy, self.now, post)
         for outcome in _inspected(stage, [], last=True):
             part.add(outcome)
         send(part.take(0))
