@@ -39,6 +39,7 @@ class FakeBucket:
         self.folders_listed: list[str] = []
         self.trees_listed: list[str] = []
         self.ranges_listed: list[tuple[str, str]] = []  # (prefix, start_after) of every flat listing
+        self.hidden_folders: set[str] = set()  # left out of delimiter listings, as some servers do
 
     def put(self, key: str, body: bytes, age_s: float = 86400) -> None:
         """An object whose content matters (a manifest): listed with its real size."""
@@ -86,7 +87,7 @@ class FakeBucket:
             page = names[start : start + self.page_size]
             yield FolderPage(
                 [o for name in page if (o := entries[name]) is not None],
-                [name for name in page if entries[name] is None],
+                [name for name in page if entries[name] is None and name not in self.hidden_folders],
             )
 
     def find(self, bucket: str, keys: Iterable[str]) -> dict[str, ListedObject]:
@@ -299,6 +300,7 @@ class FullSweepRig:
         report_prefix: str = "sibling-sentinel/reports/",
         clock_step_s: float = 0.5,
         max_invocations: int = 48,
+        concurrency: int = 1,
     ) -> None:
         from sibling_sentinel.config import Config
         from sibling_sentinel.domain.full_sweep import FullSweep
@@ -328,6 +330,7 @@ class FullSweepRig:
             checkpoints=self.checkpoints,
             invoker=self.invoker,
             max_invocations=max_invocations,
+            concurrency=concurrency,
         )
 
 

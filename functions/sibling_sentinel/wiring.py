@@ -186,6 +186,7 @@ def full_sweep(config: Config, logger: Logger, metrics: Metrics) -> FullSweep:
             open_inventory(config, s3, uri, config.bucket, _inventory_pool(config.concurrency))
         ),
         invoker=LambdaInvoker(aws_client(config, "lambda")),
+        concurrency=config.concurrency,
         max_run_s=config.sweep_max_run_seconds,
         bus=DefaultBus(aws_client(config, "events")),
         alerts=SnsNotifier(aws_client(config, "sns"), config.alert_topic_arn),

@@ -144,6 +144,7 @@ class FullSweep:
     invoker: Invoker | None = None
     # opens an S3 Inventory by its manifest's URI: the lister it is, and when S3 took it
     inventories: Callable[[str], tuple[Lister, datetime]] | None = None
+    concurrency: int = 1  # key-range shards listed at once, on threads (1: one flat listing)
     max_run_s: float = 6 * 3600
     max_invocations: int = 48
     margin_s: float = 45.0
@@ -177,6 +178,7 @@ class FullSweep:
             self.clock,
             manifests=self.manifests,
             as_of=as_of,
+            concurrency=self.concurrency,
         )
         report = sweep.run(
             self.bucket,

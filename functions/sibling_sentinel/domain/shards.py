@@ -192,15 +192,15 @@ def run_shards(
     running = 0
     pausing = False
     while running or (pending and not pausing):
-        if not pausing and stopping is not None and stopping():
-            pausing = True
-            runner.pause()
         while not pausing and pending and running < runner.slots:
             runner.start(pending.popleft())
             running += 1
-        if not running:
-            break
         item = runner.next()
+        # asked after each item, so every invocation of a paused sweep moves it on (a range pauses only
+        # after a page)
+        if not pausing and stopping is not None and stopping():
+            pausing = True
+            runner.pause()
         if isinstance(item, Shard):
             pending.append(item)
         elif isinstance(item, Paused):
