@@ -12,7 +12,9 @@ import argparse
 import io
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -29,6 +31,16 @@ from .errors import ConfigError, SentinelError
 
 EXIT_OK, EXIT_BREACH, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell, systemd or Kubernetes reports a stopped command
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so the sweep unwinds the same
+    way: every worker thread and process stopped, no report."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -359,6 +371,8 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
             stream.reconfigure(errors="backslashreplace")
     args = _parser().parse_args(argv)
     err = sys.stderr
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
     try:
         if args.command == "demo":
             from .demo import run_demo
@@ -385,10 +399,28 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
     except KeyboardInterrupt:  # every worker thread and process has been stopped on the way out
         err.write("sibling-sentinel: interrupted; nothing was reported\n")
         return EXIT_INTERRUPTED
+    except Terminated:
+        err.write("sibling-sentinel: terminated (SIGTERM); nothing was reported\n")
+        return EXIT_TERMINATED
     except Exception as e:  # a crash must not exit 1, which means "breach"
         err.write(f"sibling-sentinel: could not complete: internal error: {type(e).__name__}: {e}\n")
         return EXIT_INCOMPLETE
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def entry() -> None:
+    """The console script. After an interrupt it leaves at once: a read thread still inside a stalled
+    request (which the SDK would retry for minutes) must not hold the exit, and every worker process
+    has already been stopped by then."""
+    code = main()
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

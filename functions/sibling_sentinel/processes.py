@@ -40,7 +40,7 @@ from .domain.sweep import ShardSweeper
 from .errors import SentinelError
 
 Build = Callable[[], AbstractContextManager[ShardSweeper]]
-_STOP_WAIT_S = 5.0
+_STOP_WAIT_S = 1.0  # then terminated: Ctrl-C must end the sweep within about 2 s
 _PARENT_POLL_S = 1.0
 _COULD_NOT_REPORT = 70  # EX_SOFTWARE: a worker thread could not even send its shard's end
 
