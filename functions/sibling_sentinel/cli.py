@@ -39,7 +39,7 @@ class Terminated(BaseException):
     way: every worker thread and process stopped, no report."""
 
 
-def _terminated(signum: int, frame: object) -> None:
+def _terminated(_signum: int, _frame: object) -> None:
     raise Terminated
 
 

@@ -11,6 +11,7 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -32,6 +33,7 @@ from sibling_sentinel.errors import (
     ThrottledError,
 )
 
+from fakes import essence
 from stack import Body, answer_with
 
 if TYPE_CHECKING:
@@ -455,3 +457,56 @@ def test_the_s3_client_has_a_connection_for_every_sweep_worker() -> None:
     # then no worker waits for a connection, and the pool never shrinks below botocore's 10
     assert wide.meta.config.max_pool_connections == 32
     assert narrow.meta.config.max_pool_connections == 10
+
+
+# -- range shards against moto's real listings -----------------------------------------------------------
+
+
+def awkward_bucket(s3: S3Client) -> None:
+    """Odd keys, each with a listing (some too small), sub-folders between tarballs and their listings,
+    stem-anchored manifests before their tarballs, orphans, and a folder that holds only sub-folders."""
+    for n, key in enumerate(ODD_KEYS):
+        put(s3, key)
+        if n % 3:
+            listing = key + ".list.txt"
+            if len(listing.encode()) <= 1024:
+                put(s3, listing, b"x" * (10 if n % 4 == 0 else 100))
+    for host in ("alpha", "beta", "gamma"):
+        put(s3, f"backups/{host}/x.tar.gz")
+        put(s3, f"backups/{host}/x.tar.gz.d/notes.txt")
+        put(s3, f"backups/{host}/x.tar.gz.list.txt", b"x" * 100)
+        put(s3, f"backups/{host}/snap.manifest.json", b"{}")
+        put(s3, f"backups/{host}/snap.tgz")
+        put(s3, f"backups/{host}/gone.tar.list.txt", b"x" * 100)
+    put(s3, "backups/beta/deep/nested/lost.tar")  # `deep/` holds only a sub-folder
+
+
+def drop_common_prefix(s3: S3Client, prefix: str) -> None:
+    """Leave `prefix` out of every delimiter listing, as s3rver 3.7.1 does for a folder of folders."""
+
+    def hook(response_dict: dict[str, Any], **_: Any) -> None:
+        body = response_dict.get("body")
+        if isinstance(body, bytes) and response_dict.get("status_code") == 200:
+            entry = f"<CommonPrefixes><Prefix>{quote(prefix, safe='/')}</Prefix></CommonPrefixes>".encode()
+            response_dict["body"] = body.replace(entry, b"")
+
+    s3.meta.events.register_first("before-parse.s3.ListObjectsV2", hook)
+
+
+@pytest.mark.parametrize("group_depth", [0, 1, 2])
+def test_range_shards_under_moto_report_exactly_what_one_flat_listing_does(
+    s3: S3Client, group_depth: int
+) -> None:
+    # given the awkward keys, and a server that leaves a folder of folders out of its delimiter listings
+    awkward_bucket(s3)
+    drop_common_prefix(s3, "backups/beta/deep/")
+    folders = [f for page in S3Lister(s3).folder(BUCKET, "backups/beta/") for f in page.folders]
+    assert folders == ["backups/beta/x.tar.gz.d/"]
+    policy = Config(manifest_rule="optional").policy()
+    # when swept as one flat listing and as range shards, a few keys a page
+    flat = Sweep(S3Lister(s3, page_size=3), policy, 0, group_depth, clock=lambda: NOW).run(BUCKET, "backups/")
+    sharded = Sweep(S3Lister(s3, page_size=3), policy, 0, group_depth, clock=lambda: NOW, concurrency=8)
+    report = sharded.run(BUCKET, "backups/")
+    # then both say the same, finding for finding, and the folder the server hid was swept
+    assert essence(report) == essence(flat)
+    assert "backups/beta/deep/nested/lost.tar" in {f["key"] for f in report.findings}

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Protocol
 
 from ..errors import SentinelError
@@ -64,18 +64,20 @@ class PageCheck:
             if token in self._tokens:
                 raise self._fail(f"continuation token {token[:40]!r} came back a second time")
             self._tokens.add(token)
-        for key in keys:
-            self._inside("key", key)
+        # Ascending names between a first and a last that both start with the prefix all start with it,
+        # so only the ends are checked against the prefix and StartAfter; the order of every name is.
+        for kind, names in (("key", keys), ("CommonPrefix", prefixes)):
+            if not names:
+                continue
+            self._inside(kind, names[0])
+            self._inside(kind, names[-1])
+            if not all(map(str.__lt__, names, islice(names, 1, None))):
+                before, after = next((a, b) for a, b in pairwise(names) if b <= a)
+                raise self._fail(f"{kind} {after!r} does not come after {before!r}")
         for common in prefixes:
-            self._inside("CommonPrefix", common)
             rest = common[len(self.prefix) :]
             if not self.delimiter or not rest.endswith(self.delimiter) or self.delimiter in rest[:-1]:
                 raise self._fail(f"CommonPrefix {common!r} is not one folder level under the prefix")
-        # keys and CommonPrefixes interleave in key order, each list ascending on its own
-        for kind, names in (("key", keys), ("CommonPrefix", prefixes)):
-            for before, after in pairwise(names):
-                if after <= before:
-                    raise self._fail(f"{kind} {after!r} does not come after {before!r}")
         first = min([*keys[:1], *prefixes[:1]]) if keys or prefixes else None
         if first is not None and self._last is not None and first <= self._last:
             raise self._fail(f"{first!r} does not come after the previous page's last {self._last!r}")
