@@ -11,7 +11,7 @@ SAM_VENV     := .venv-sam
 SAM          := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint format bench bench-memory bench-speed bench-scale requirements validate build deploy clean
+.PHONY: demo test lint format bench bench-memory bench-speed bench-full-sweep bench-scale requirements validate build deploy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,7 @@ $(BENCH_STAMP): $(STAMP)
 
 ## bench: reconciliation memory, then sweep speed on a loopback S3 endpoint against a naive boto3
 ## sweep, s5cmd and rclone (when installed); rewrites the tables in docs/BENCHMARKS.md
-bench: bench-memory bench-speed bench-scale
+bench: bench-memory bench-speed bench-full-sweep bench-scale
 
 bench-memory: $(STAMP)
 	$(BIN)/python bench/reconcile_memory.py --keys 1000000
@@ -76,6 +76,10 @@ deploy: build
 
 bench-speed: $(BENCH_STAMP)
 	$(BIN)/python bench/list_speed.py --write-doc --scenarios 200000:20,100000:20,1000000:20,1000000:0
+
+## bench-full-sweep: the FullSweep handler (dry run, range shards on threads) beside the CLI's --processes 1
+bench-full-sweep: $(STAMP)
+	$(BIN)/python bench/full_sweep_speed.py --write-doc
 
 ## bench-scale: fit the scale model to the speed tables, check it, and rewrite docs/SCALE.md
 bench-scale: $(STAMP)
