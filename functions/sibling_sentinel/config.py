@@ -26,7 +26,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "tarball_extensions": ("TARBALL_EXTENSIONS", "--extensions"),
     "group_depth": ("GROUP_DEPTH", "--group-depth"),
     "concurrency": ("SWEEP_CONCURRENCY", "--concurrency"),
-    "processes": ("", "--processes"),  # the CLI's alone: FullSweep lists one stream, to pause
+    "processes": ("", "--processes"),  # the CLI's alone: FullSweep has one vCPU, and its ranges on threads can pause
     "check_queue_url": ("CHECK_QUEUE_URL", ""),
     "alert_topic_arn": ("ALERT_TOPIC_ARN", ""),
     "check_delay_seconds": ("CHECK_DELAY_SECONDS", ""),

@@ -6,7 +6,7 @@ On a 200,000-key listing the sweep is CPU-bound on one core long before the netw
 `ceil(slots / processes)` threads, its own boto3 client and its own manifest readers. A worker sends
 back `Tally`s (a page's groups and findings), new shards and `Done`; the parent only merges.
 
-Only the CLI uses it. FullSweep lists one ordered stream so that it can pause and carry on, and on its
+Only the CLI uses it. FullSweep lists its key ranges on threads, which can pause and carry on, and on its
 memory size Lambda gives it one vCPU. (Pipes and `Process` would work there; `multiprocessing.Queue`
 and `Pool` would not, for want of /dev/shm.)
 

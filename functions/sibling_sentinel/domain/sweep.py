@@ -173,7 +173,7 @@ class Sweep:
 
 @dataclass(frozen=True)
 class ShardSweeper:
-    """A worker process's part of a sweep: whole shards listed, reconciled, their manifests read and
+    """A worker process's part of a sweep: whole key ranges listed, reconciled, their manifests read and
     counted there, so only `Tally`s (and new shards) go back to the process that writes the report."""
 
     lister: FolderLister
