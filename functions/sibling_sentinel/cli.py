@@ -136,6 +136,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the whole system on an embedded moto server; no AWS account needed")
     demo.add_argument("--serve", action="store_true", help="keep the embedded endpoint up afterwards")
+    demo.add_argument(
+        "--html", metavar="FILE", help="where to copy the demo's HTML report (a file in the temporary folder)"
+    )
     return p
 
 
@@ -363,7 +366,7 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
         if args.command == "demo":
             from .demo import run_demo
 
-            return run_demo(sys.stdout, serve=args.serve)
+            return run_demo(sys.stdout, serve=args.serve, page_path=args.html)
         environment = dict(os.environ) if env is None else env
         config = _config(args, environment)
         if args.command == "enable-events":
