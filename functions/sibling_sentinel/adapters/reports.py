@@ -120,7 +120,10 @@ class S3ReportPages:
         uri = f"s3://{self._bucket}/{key}"
         try:
             self._s3.put_object(
-                Bucket=self._bucket, Key=key, Body=page.encode("utf-8"), ContentType="text/html; charset=utf-8"
+                Bucket=self._bucket,
+                Key=key,
+                Body=page.encode("utf-8"),
+                ContentType="text/html; charset=utf-8",
             )
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"writing the HTML report to {uri}") from e

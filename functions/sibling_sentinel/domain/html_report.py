@@ -34,7 +34,9 @@ VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
 }
 NO_BACKUP = ("#ffffff", "#777777", "\u00b7")
 _PROBLEMS = ("missing", "undersized", "stale", "invalid")
-_FINDING_ORDER = {v: n for n, v in enumerate(("missing", "undersized", "stale", "invalid", "orphan", "pending"))}
+_FINDING_ORDER = {
+    v: n for n, v in enumerate(("missing", "undersized", "stale", "invalid", "orphan", "pending"))
+}
 CONSOLE = "https://s3.console.aws.amazon.com/s3"
 
 
@@ -120,7 +122,9 @@ def _summary(page: _Page) -> str:
     warnings = "".join(f'<p class="warn">warning: {_e(w)}</p>' for w in r.get("warnings") or ())
     hosts = ""
     if page.overdue:
-        hosts += f'<p class="warn"><span class="flag">OVERDUE</span> {_e(", ".join(sorted(page.overdue)))}</p>'
+        hosts += (
+            f'<p class="warn"><span class="flag">OVERDUE</span> {_e(", ".join(sorted(page.overdue)))}</p>'
+        )
     if page.vanished:
         hosts += f'<p class="warn"><span class="flag">VANISHED</span> {_e(", ".join(page.vanished))}</p>'
     return (
@@ -195,11 +199,17 @@ def _trend(history: Sequence[Mapping[str, Any]]) -> str:
     w, h, pad = 720, 180, 36
     values = [float(run.get("coverage", 1.0)) * 100 for run in runs]
     low = min(90.0, (min(values) // 5) * 5)
-    y = lambda v: pad / 2 + (100 - v) / (100 - low) * (h - pad)  # noqa: E731
-    x = lambda i: pad + i * (w - 2 * pad) / (len(runs) - 1)  # noqa: E731
+
+    def y(v: float) -> float:
+        return pad / 2 + (100 - v) / (100 - low) * (h - pad)
+
+    def x(i: int) -> float:
+        return pad + i * (w - 2 * pad) / (len(runs) - 1)
+
     line = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
     dots = "".join(
-        f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="4" fill="{"#D55E00" if run.get("breach") else "#009E73"}">'
+        f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="4" '
+        f'fill="{"#D55E00" if run.get("breach") else "#009E73"}">'
         f"<title>{_e(run.get('started_at', ''))}: coverage {v:.2f}%, {run.get('problems', 0)} problems"
         f"{' (BREACH)' if run.get('breach') else ''}</title></circle>"
         for i, (v, run) in enumerate(zip(values, runs, strict=True))

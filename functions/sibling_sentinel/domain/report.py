@@ -455,9 +455,8 @@ class Report:
         """The calendar with one host per line: indented like the head, it would take a line a night."""
         calendar = self.calendar()
         hosts = ",\n".join(f"      {json.dumps(n)}: {json.dumps(c)}" for n, c in calendar["hosts"].items())
-        return (
-            f'{{\n    "nights": {json.dumps(calendar["nights"])},\n    "hosts": {{'
-            + (f"\n{hosts}\n    }}\n  }}" if hosts else "}\n  }")
+        return f'{{\n    "nights": {json.dumps(calendar["nights"])},\n    "hosts": {{' + (
+            f"\n{hosts}\n    }}\n  }}" if hosts else "}\n  }"
         )
 
     def to_mapping(self) -> dict[str, Any]:
