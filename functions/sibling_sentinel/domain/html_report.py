@@ -17,6 +17,8 @@ from urllib.parse import quote
 MAX_FINDINGS = 500  # rows of the findings table; the rest are counted, and are in the JSON
 MAX_FINDINGS_BYTES = 1_200_000  # and the table stops sooner when keys are long (up to 1,024 bytes)
 MAX_CALENDAR_HOSTS = 300  # calendar rows; hosts with problems, overdue or vanished come first
+MAX_CALENDAR_BYTES = 1_200_000  # and fewer when host names are long
+MAX_NAMED_HOSTS = 50  # overdue or vanished hosts named in the summary
 WORST_HOSTS = 10
 TREND_RUNS = 90
 MAX_LABEL = 100  # characters of a key or host shown; the link carries the whole of it
@@ -107,6 +109,11 @@ class _Page:
         return ""
 
 
+def _named(hosts: Sequence[str]) -> str:
+    shown = ", ".join(_label(h) for h in hosts[:MAX_NAMED_HOSTS])
+    return shown + (f" and {len(hosts) - MAX_NAMED_HOSTS} more" if len(hosts) > MAX_NAMED_HOSTS else "")
+
+
 def _summary(page: _Page) -> str:
     r = page.report
     counts: Mapping[str, int] = r.get("counts") or {}
@@ -158,22 +165,26 @@ def _calendar(page: _Page, nights: int, max_hosts: int) -> str:
 
     shown = sorted(heapq.nsmallest(max_hosts, cells, key=urgency))
     head = "".join(f'<th class="night" title="{_e(d)}">{_e(d[8:10])}</th>' for d in dates)
-    rows = []
+    rows, size = [], 0
     for host in shown:
         tds = []
         for night, verdict in zip(dates, cells[host], strict=False):
             bg, fg, letter = VERDICT_STYLE.get(verdict or "", NO_BACKUP)
             what = verdict or "no backup"
             tds.append(
-                f'<td class="cell" data-night="{night}" data-verdict="{what}" title="{_e(host)} {night}: '
-                f'{what}" style="background:{bg};color:{fg}">{letter}</td>'
+                f'<td class="cell" data-night="{night}" data-verdict="{what}" title="{night}: {what}" '
+                f'style="background:{bg};color:{fg}">{letter}</td>'
             )
         flagged = host in page.overdue or host in page.vanished
-        rows.append(
+        row = (
             f'<tr class="host{" flagged" if flagged else ""}" data-host="{_e(host)}">'
             f"<th>{page.host_link(host)} {page.standing(host)}</th>{''.join(tds)}</tr>"
         )
-    more = len(cells) - len(shown)
+        size += len(row)
+        if size > MAX_CALENDAR_BYTES:
+            break
+        rows.append(row)
+    more = len(cells) - len(rows)
     rest = f"<p>and {more} more hosts (healthy ones are left out first); see the JSON.</p>" if more else ""
     legend = " ".join(_badge(v) for v in VERDICT_STYLE if v != "orphan") + (
         f' <span class="badge" style="background:#fff;color:#777;border:1px solid #999">'
