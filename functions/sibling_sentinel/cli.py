@@ -13,18 +13,23 @@ import io
 import json
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
 from .config import Config, comma_list, parse_s3_url
+from .domain.html_report import render_html
 from .domain.report import Report, findings_of
 from .domain.restore import RestoreSearch
 from .domain.rules import Requirement
 from .domain.sweep import Sweep, as_folder, check_tarball
+from .domain.text_report import MAX_FINDINGS as MAX_TEXT_FINDINGS
+from .domain.text_report import summary_line, write_text_report
 from .errors import ConfigError, SentinelError
 
 EXIT_OK, EXIT_BREACH, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
@@ -134,12 +139,45 @@ def _parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("--concurrency", type=int, metavar="N", help="manifest reads in parallel (16)")
 
+    _reading_flags(sweep)
+    for command in (sweep, check, events, restore):
+        _aws_flags(command)
+
     demo = sub.add_parser("demo", help="the whole system on an embedded moto server; no AWS account needed")
     demo.add_argument("--serve", action="store_true", help="keep the embedded endpoint up afterwards")
     demo.add_argument(
         "--html", metavar="FILE", help="where to copy the demo's HTML report (a file in the temporary folder)"
     )
     return p
+
+
+def _reading_flags(sweep: argparse.ArgumentParser) -> None:
+    """What a person reads: the HTML page, and how much of the text report reaches the terminal."""
+    sweep.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML report here")
+    sweep.add_argument(
+        "--max-findings",
+        type=_count,
+        default=MAX_TEXT_FINDINGS,
+        metavar="N",
+        help=f"findings shown in text mode, first by key ({MAX_TEXT_FINDINGS}; the JSON has every one)",
+    )
+    sweep.add_argument("--quiet", action="store_true", help="print only the summary line (text mode)")
+
+
+def _aws_flags(command: argparse.ArgumentParser) -> None:
+    """As the AWS CLI spells them; they override AWS_PROFILE and AWS_REGION for this run."""
+    command.add_argument("--profile", metavar="NAME", help="the AWS profile to use (else AWS_PROFILE)")
+    command.add_argument("--region", metavar="NAME", help="the AWS region (else AWS_REGION / the profile's)")
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
 
 
 def _versions(text: str) -> frozenset[int]:
@@ -156,15 +194,25 @@ def _config(args: argparse.Namespace, env: dict[str, str]) -> Config:
     return Config.from_env(env).with_flags(args)
 
 
-def _progress(stream: TextIO) -> Any:
+def _progress(stream: TextIO, clock: Callable[[], float] = time.monotonic) -> Any:
+    """One line redrawn in place on a terminal, once a page: objects, pages, rate and elapsed time."""
+    started = clock()
+
     def show(pages: int, report: Report) -> None:
+        elapsed = clock() - started
+        rate = report.objects_listed / elapsed if elapsed > 0 else 0.0
         stream.write(
-            f"\rlisted {report.objects_listed} objects in {pages} pages, "
-            f"{report.counts['tarballs']} tarballs judged"
+            f"\rlisted {report.objects_listed:,} objects in {pages:,} pages, "
+            f"{report.counts['tarballs']:,} tarballs judged; {rate:,.0f} objects/s, {_elapsed(elapsed)}\x1b[K"
         )
         stream.flush()
 
     return show
+
+
+def _elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02}s" if minutes else f"{seconds:.1f}s"
 
 
 def usable_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
@@ -205,6 +253,7 @@ def run_sweep(
     fmt: str,
     report_path: Path | None,
     inventory: str | None = None,
+    reading: Reading | None = None,
 ) -> int:
     from .adapters.pool import ThreadPool
     from .adapters.s3 import S3Lister
@@ -242,11 +291,33 @@ def run_sweep(
     if report_path is not None:
         with report_path.open("w", encoding="utf-8") as file:
             report.write_json(file)
+    reading = reading or Reading()
+    if reading.html is not None:
+        write_page(report, reading.html, report_path, s3.meta.region_name or "")
     if fmt == "json":
         report.write_json(out)
+    elif reading.quiet:
+        out.write(summary_line(report.to_mapping()) + "\n")
     else:
-        report.write_text(out)
+        write_text_report(report.to_mapping(), out, reading.max_findings)
     return EXIT_BREACH if report.breach else EXIT_OK
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How the CLI shows a sweep to a person: `--html`, `--max-findings`, `--quiet`."""
+
+    html: Path | None = None
+    max_findings: int = MAX_TEXT_FINDINGS
+    quiet: bool = False
+
+
+def write_page(report: Report, path: Path, report_path: Path | None, region: str) -> None:
+    """The HTML page; it links the JSON report by a path relative to itself, when one is written."""
+    json_href = None
+    if report_path is not None:
+        json_href = Path(os.path.relpath(report_path.resolve(), path.resolve().parent)).as_posix()
+    path.write_text(render_html(report.to_mapping(), json_href=json_href, region=region), encoding="utf-8")
 
 
 def run_check(config: Config, bucket: str, key: str, out: TextIO, fmt: str) -> int:
@@ -375,9 +446,13 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
         if args.command == "restore-candidate":
             return run_restore_candidate(config, bucket, rest, args, sys.stdout, err)
         if args.command == "sweep":
-            if args.report is not None and not os.access(args.report.parent.resolve(), os.W_OK):
-                raise ConfigError(f"--report {args.report}: its folder does not exist or is not writable")
-            return run_sweep(config, bucket, rest, sys.stdout, err, args.format, args.report, args.inventory)
+            for flag, path in (("--report", args.report), ("--html", args.html)):
+                if path is not None and not os.access(path.parent.resolve(), os.W_OK):
+                    raise ConfigError(f"{flag} {path}: its folder does not exist or is not writable")
+            reading = Reading(args.html, args.max_findings, args.quiet)
+            return run_sweep(
+                config, bucket, rest, sys.stdout, err, args.format, args.report, args.inventory, reading
+            )
         return run_check(config, bucket, rest, sys.stdout, args.format)
     except ConfigError as e:
         err.write(f"sibling-sentinel: error: {e}\n")
