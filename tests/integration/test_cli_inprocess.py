@@ -374,7 +374,8 @@ def test_html_into_a_folder_that_does_not_exist_is_a_usage_error(
     # then it is a usage error that names the flag
     assert code == 2
     assert capsys.readouterr().err == (
-        f"sibling-sentinel: error: --html {tmp_path / 'no' / 'r.html'}: its folder does not exist or is not writable\n"
+        f"sibling-sentinel: error: --html {tmp_path / 'no' / 'r.html'}: "
+        "its folder does not exist or is not writable\n"
     )
 
 
