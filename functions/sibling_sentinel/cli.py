@@ -12,17 +12,18 @@ import argparse
 import io
 import json
 import os
+import re
 import sys
 import time
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO, cast
 
 from . import __version__
-from .config import Config, comma_list, parse_s3_url
+from .config import Config, check_endpoint_url, comma_list, parse_s3_url
 from .domain.html_report import render_html
 from .domain.report import Report, findings_of
 from .domain.restore import RestoreSearch
@@ -30,14 +31,14 @@ from .domain.rules import Requirement
 from .domain.sweep import Sweep, as_folder, check_tarball
 from .domain.text_report import MAX_FINDINGS as MAX_TEXT_FINDINGS
 from .domain.text_report import summary_line, write_text_report
-from .errors import ConfigError, SentinelError
+from .errors import ConfigError, SentinelError, WrongRegionError
 
 EXIT_OK, EXIT_BREACH, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p: argparse.ArgumentParser = _OneLineParser(
         prog="sibling-sentinel",
         description="Checks that every backup tarball in S3 has its sibling listing next to it.",
         epilog="exit codes: 0 within threshold, 1 above it, 2 bad usage, 3 could not complete",
@@ -432,40 +433,180 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
         if isinstance(stream, io.TextIOWrapper):  # a key in a non-UTF-8 terminal must not crash a sweep
             stream.reconfigure(errors="backslashreplace")
     args = _parser().parse_args(argv)
-    err = sys.stderr
+    err, out = sys.stderr, _Stdout(sys.stdout)
     try:
-        if args.command == "demo":
-            from .demo import run_demo
-
-            return run_demo(sys.stdout, serve=args.serve, page_path=args.html)
-        environment = dict(os.environ) if env is None else env
-        config = _config(args, environment)
-        if args.command == "enable-events":
-            return run_enable_events(config, args.bucket, args.dry_run, sys.stdout, args.format)
-        bucket, rest = parse_s3_url(args.url)
-        if args.command == "restore-candidate":
-            return run_restore_candidate(config, bucket, rest, args, sys.stdout, err)
-        if args.command == "sweep":
-            for flag, path in (("--report", args.report), ("--html", args.html)):
-                if path is not None and not os.access(path.parent.resolve(), os.W_OK):
-                    raise ConfigError(f"{flag} {path}: its folder does not exist or is not writable")
-            reading = Reading(args.html, args.max_findings, args.quiet)
-            return run_sweep(
-                config, bucket, rest, sys.stdout, err, args.format, args.report, args.inventory, reading
-            )
-        return run_check(config, bucket, rest, sys.stdout, args.format)
+        with _aws_overrides(args):
+            code = _command(args, cast(TextIO, out), err, env)
+        out.flush()
+        return code
+    except StdoutClosedError:  # `| head` read what it wanted: stop, as a Unix tool does, with no message
+        _drop_stdout()
+        return EXIT_CLOSED_PIPE
     except ConfigError as e:
-        err.write(f"sibling-sentinel: error: {e}\n")
+        err.write(f"sibling-sentinel: error: {_one_line(e)}\n")
+        return EXIT_USAGE
+    except WrongRegionError as e:
+        err.write(f"sibling-sentinel: error: {_one_line(e)}\n")
         return EXIT_USAGE
     except SentinelError as e:
-        err.write(f"sibling-sentinel: could not complete: {e}\n")
+        err.write(f"sibling-sentinel: could not complete: {_one_line(e)}\n")
         return EXIT_INCOMPLETE
     except KeyboardInterrupt:  # every worker thread and process has been stopped on the way out
         err.write("sibling-sentinel: interrupted; nothing was reported\n")
         return EXIT_INTERRUPTED
     except Exception as e:  # a crash must not exit 1, which means "breach"
-        err.write(f"sibling-sentinel: could not complete: internal error: {type(e).__name__}: {e}\n")
+        err.write(
+            f"sibling-sentinel: could not complete: internal error: {type(e).__name__}: {_one_line(e)}\n"
+        )
         return EXIT_INCOMPLETE
+
+
+def _command(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str] | None) -> int:
+    if args.command == "demo":
+        from .demo import run_demo
+
+        return run_demo(out, serve=args.serve, page_path=args.html)
+    environment = dict(os.environ) if env is None else env
+    config = _config(args, environment)
+    check_aws_setup(os.environ)
+    if args.command == "enable-events":
+        check_bucket_name(args.bucket)
+        return run_enable_events(config, args.bucket, args.dry_run, out, args.format)
+    bucket, rest = parse_s3_url(args.url)
+    check_bucket_name(bucket)
+    if args.command == "restore-candidate":
+        return run_restore_candidate(config, bucket, rest, args, out, err)
+    if args.command == "sweep":
+        for flag, path in (("--report", args.report), ("--html", args.html)):
+            if path is not None and not os.access(path.parent.resolve(), os.W_OK):
+                raise ConfigError(f"{flag} {path}: its folder does not exist or is not writable")
+        reading = Reading(args.html, args.max_findings, args.quiet)
+        return run_sweep(config, bucket, rest, out, err, args.format, args.report, args.inventory, reading)
+    return run_check(config, bucket, rest, out, args.format)
+
+
+# --- errors that say what to change -------------------------------------------------------------------
+
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a Unix tool whose reader went away
+# botocore's own rule (legacy buckets may have upper case and underscores), and access point ARNs
+_BUCKET_NAME = re.compile(r"[a-zA-Z0-9.\-_]{1,255}|arn:aws[a-z-]*:(s3|s3-object-lambda|s3-outposts):.+")
+CREDENTIALS_SOUGHT = (
+    "looked in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the profile's ~/.aws/credentials and "
+    "~/.aws/config (AWS_PROFILE or --profile; SSO, assume-role, credential_process), "
+    "AWS_WEB_IDENTITY_TOKEN_FILE, the container credentials endpoint and the EC2 instance metadata; "
+    "run `aws configure` (or `aws sso login`), or pass --profile"
+)
+
+
+class StdoutClosedError(Exception):
+    """stdout's reader went away; told apart from any other broken pipe (a worker process's)."""
+
+
+class _Stdout:
+    """sys.stdout, whose BrokenPipeError means the reader is gone and nothing else."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise StdoutClosedError from None
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise StdoutClosedError from None
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+
+def _drop_stdout() -> None:
+    """Points stdout at /dev/null, so the interpreter's last flush at exit cannot complain either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a real file (a test's capture)
+        pass
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+@contextmanager
+def _aws_overrides(args: argparse.Namespace) -> Iterator[None]:
+    """`--profile` and `--region` as the AWS CLI's flags: they win over AWS_PROFILE and AWS_REGION, for
+    this run and the worker processes it starts."""
+    wanted = {}
+    if getattr(args, "profile", None):
+        wanted["AWS_PROFILE"] = args.profile
+    if getattr(args, "region", None):
+        wanted |= {"AWS_REGION": args.region, "AWS_DEFAULT_REGION": args.region}
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def check_aws_setup(environ: Mapping[str, str]) -> None:
+    """The profile, the endpoint variables and the credentials, before anything is listed: each of
+    these would otherwise fail later as a bare Python exception or a retried connection."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ProfileNotFound
+
+    for var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        if environ.get(var):
+            check_endpoint_url(environ[var], var)
+    profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE")
+    try:
+        session = boto3.Session()
+        credentials = session.get_credentials()
+    except ProfileNotFound:
+        raise ConfigError(
+            f"the AWS profile {profile!r} (--profile or AWS_PROFILE) is not in ~/.aws/config or "
+            "~/.aws/credentials; `aws configure list-profiles` lists those there are"
+        ) from None
+    except BotoCoreError as e:
+        raise ConfigError(f"the AWS configuration cannot be read: {e}") from None
+    if credentials is None:
+        raise ConfigError(f"no AWS credentials found: {CREDENTIALS_SOUGHT}")
+
+
+def check_bucket_name(bucket: str) -> None:
+    if not _BUCKET_NAME.fullmatch(bucket):
+        raise ConfigError(
+            f"{bucket!r} is not an S3 bucket name: bucket names are 3 to 63 lower-case letters, digits, "
+            "dots and hyphens (older ones may also have upper case and underscores), with no spaces or '/'"
+        )
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """A bad flag is one line: argparse's own message for it, then the command's usage in short."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}; usage: {short_usage(self)} (see --help)\n")
+
+
+def short_usage(parser: argparse.ArgumentParser) -> str:
+    words = [parser.prog, "[options]"]
+    for action in parser._actions:  # argparse keeps no public list of its positionals
+        if not action.option_strings:
+            words.append(str(action.metavar or "{" + ",".join(action.choices or ()) + "}"))
+    return " ".join(words)
 
 
 if __name__ == "__main__":  # pragma: no cover
