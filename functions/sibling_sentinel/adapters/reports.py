@@ -14,7 +14,7 @@ from ..domain.checkpoint import Checkpoint
 from ..domain.full_sweep import AlreadyReportedError
 from ..domain.report import Report
 from ..errors import StorageError
-from .errors import error_code, is_not_found, translate
+from .errors import error_code, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -130,15 +130,17 @@ class S3ReportPages:
         return uri
 
     def history(self, key: str) -> list[dict[str, Any]]:
-        """No history yet is an empty one; an unreadable one is an error (the page would lie about it)."""
+        """No history yet is an empty one; an unreadable one is an error (the page would lie about it).
+
+        Listed first, by its exact name: without an unconditioned `s3:ListBucket`, reading a key that is
+        not there answers 403, which must not be taken for "no history yet", nor fail the first run."""
         uri = f"s3://{self._bucket}/{key}"
         try:
-            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        except ClientError as e:
-            if is_not_found(e):
+            listed = self._s3.list_objects_v2(Bucket=self._bucket, Prefix=key, MaxKeys=1)
+            if not any(o["Key"] == key for o in listed.get("Contents", [])):
                 return []
-            raise translate(e, f"reading the run history {uri}") from e
-        except BotoCoreError as e:
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except (ClientError, BotoCoreError) as e:
             raise translate(e, f"reading the run history {uri}") from e
         try:
             runs = json.loads(body)["runs"]
