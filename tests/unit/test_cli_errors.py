@@ -29,7 +29,8 @@ def test_a_permanent_redirect_names_the_buckets_region() -> None:
     # then it is a wrong-region error naming it
     assert isinstance(error, WrongRegionError)
     assert str(error) == (
-        "listing s3://b/p/: the bucket is in region eu-west-1; use --region eu-west-1 (or AWS_REGION=eu-west-1)"
+        "listing s3://b/p/: the bucket is in region eu-west-1; "
+        "use --region eu-west-1 (or AWS_REGION=eu-west-1)"
     )
 
 
