@@ -30,7 +30,7 @@ from .domain.restore import RestoreSearch
 from .domain.rules import Requirement
 from .domain.sweep import Sweep, as_folder, check_tarball
 from .domain.text_report import MAX_FINDINGS as MAX_TEXT_FINDINGS
-from .domain.text_report import summary_line, write_text_report
+from .domain.text_report import summary_line
 from .errors import ConfigError, SentinelError, WrongRegionError
 
 EXIT_OK, EXIT_BREACH, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
@@ -300,7 +300,7 @@ def run_sweep(
     elif reading.quiet:
         out.write(summary_line(report.to_mapping()) + "\n")
     else:
-        write_text_report(report.to_mapping(), out, reading.max_findings)
+        report.write_text(out, reading.max_findings)
     return EXIT_BREACH if report.breach else EXIT_OK
 
 

@@ -482,38 +482,11 @@ class Report:
         parsed: dict[str, Any] = json.loads(self.to_json())
         return parsed
 
-    def write_text(self, out: TextIO) -> None:
-        """The same report as a readable table, findings streamed like the JSON's."""
-        counts = self.to_counts()
-        state = "BREACH" if self.breach else "within threshold" if self.complete else "INCOMPLETE"
-        lines = [
-            f"sweep of s3://{self.bucket}/{self.prefix}: {self.objects_listed} objects listed "
-            f"in {self.duration_s:.1f}s",
-            "  ".join(f"{name} {n}" for name, n in counts.items()),
-            f"problems {self.problems} (threshold {self.threshold}): {state}; coverage {self.coverage:.2%}",
-            *self._checksum_line(),
-            *(f"warning: {w}" for w in self.warnings),
-        ]
-        out.write("\n".join(lines) + "\n")
-        if len(self.findings):
-            out.write("\nFINDINGS\n")
-            for f in self.findings:
-                out.write(f"{f['verdict']:<10}  {f['key']}\n{'':<10}  -> {f['sibling']}: {f['reason']}\n")
-        if self.groups:
-            rows = [
-                (
-                    name,
-                    str(g.counts["tarballs"]),
-                    str(g.counts["ok"]),
-                    str(g.counts["pending"]),
-                    str(_problems(g.counts)),
-                    _iso(g.newest_tarball.last_modified) if g.newest_tarball else "-",
-                    _iso(g.newest_complete.last_modified) if g.newest_complete else "NONE",
-                )
-                for name, g in sorted(self.groups.items())
-            ]
-            header = ("group", "tarballs", "ok", "pending", "problems", "newest tarball", "newest complete")
-            out.write("\nGROUPS\n" + "\n".join(table(header, rows)) + "\n")
+    def write_text(self, out: TextIO, max_findings: int | None = None) -> None:
+        """The text report (domain/text_report.py): findings by host, capped, then hosts, summary last."""
+        from .text_report import MAX_FINDINGS, write_text_report
+
+        write_text_report(self.to_mapping(), out, MAX_FINDINGS if max_findings is None else max_findings)
 
     def to_text(self) -> str:
         buffer = io.StringIO()
