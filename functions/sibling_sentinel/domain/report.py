@@ -431,12 +431,6 @@ class Report:
             warnings.append("no tarballs under this prefix; is the prefix right?")
         return warnings
 
-    def _checksum_line(self) -> list[str]:
-        checksums = _checksums(self.counts)
-        if not any(checksums.values()):
-            return []
-        return ["manifest checksums: " + "  ".join(f"{name} {n}" for name, n in checksums.items())]
-
     def calendar_nights(self, nights: int = CALENDAR_NIGHTS) -> list[date]:
         """The calendar's nights (UTC dates), oldest first, ending on the night the sweep started."""
         last = self.started_at.astimezone(UTC).date()
