@@ -159,3 +159,61 @@ def test_the_short_usage_names_the_commands_positionals(tmp_path: Path) -> None:
     # when its short usage is made
     # then it is one line with its positional
     assert cli.short_usage(sweep) == "sibling-sentinel sweep [options] s3://BUCKET/PREFIX"
+
+
+@pytest.fixture
+def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
+    """An AWS environment with nothing in it: no variables, no files, no instance metadata."""
+    for name in list(cli.os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    env = {
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+def test_no_credentials_anywhere_is_a_usage_error_that_lists_where_it_looked(no_aws: dict[str, str]) -> None:
+    # given no credentials anywhere
+    # when the AWS setup is checked
+    # then it says where it looked
+    with pytest.raises(cli.ConfigError, match=r"^no AWS credentials found: looked in AWS_ACCESS_KEY_ID"):
+        cli.check_aws_setup(cli.os.environ)
+
+
+def test_an_unknown_profile_is_named(no_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a profile that no file defines
+    monkeypatch.setenv("AWS_PROFILE", "prod")
+
+    # when the AWS setup is checked
+    # then the profile is named
+    with pytest.raises(
+        cli.ConfigError, match=r"^the AWS profile 'prod' \(--profile or AWS_PROFILE\) is not in"
+    ):
+        cli.check_aws_setup(cli.os.environ)
+
+
+def test_credentials_in_a_profile_file_pass(no_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a profile with credentials in the shared credentials file
+    Path(no_aws["AWS_SHARED_CREDENTIALS_FILE"]).write_text(
+        "[ci]\naws_access_key_id = a\naws_secret_access_key = b\n"
+    )
+    monkeypatch.setenv("AWS_PROFILE", "ci")
+
+    # when the AWS setup is checked
+    # then nothing is raised
+    cli.check_aws_setup(cli.os.environ)
+
+
+def test_an_endpoint_variable_without_a_scheme_is_named(no_aws: dict[str, str]) -> None:
+    # given AWS_ENDPOINT_URL_S3 without a scheme
+    # when the AWS setup is checked
+    # then the variable is named with both ways to write it
+    with pytest.raises(
+        cli.ConfigError, match=r"^AWS_ENDPOINT_URL_S3 'minio:9000' needs a scheme: write http://minio:9000"
+    ):
+        cli.check_aws_setup({"AWS_ENDPOINT_URL_S3": "minio:9000"})
