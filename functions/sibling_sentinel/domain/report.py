@@ -191,7 +191,10 @@ class Group:
         counts[_VALUE[verdict]] += 1
         if isinstance(outcome, TarballVerdict):
             counts["tarballs"] += 1
-            self._night(outcome.tarball.last_modified.toordinal(), verdict)
+            night = outcome.tarball.last_modified.toordinal()
+            seen = self.nights.get(night)
+            if seen is not verdict and (seen is None or _NIGHT_RANK[verdict] > _NIGHT_RANK[seen]):
+                self._night(night, verdict)
             for result in outcome.results:
                 if result.checksum is not None:
                     counts[_CHECKSUM + result.checksum.value] += 1
