@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from sibling_sentinel.domain.full_sweep import ALERT_BREACH, SweepRequest, page_key, report_key
+from sibling_sentinel.domain.html_report import console_object_url
 from sibling_sentinel.domain.report_pages import HISTORY_RUNS, ReportPage, appended
 
 from fakes import NOW, FakeReportPages, FullSweepRig, obj
@@ -39,14 +40,15 @@ def test_a_reported_run_writes_its_html_page_beside_its_json_report() -> None:
     # when the nightly sweep runs
     result = rig.run(nightly())
 
-    # then the page is at the JSON report's key with .html, and it links that report by name
+    # then the page is at the JSON report's key with .html, and links that report's console page by its URI
     (json_key,) = rig.store.saved
     (html_key,) = rig.pages.pages
     assert json_key.endswith(".json")
     assert html_key == json_key.removesuffix(".json") + ".html"
     assert result["report_html"] == f"s3://reports/{html_key}"
     page = rig.pages.pages[html_key]
-    assert f'href="{json_key.rsplit("/", 1)[-1]}"' in page
+    console = console_object_url("reports", json_key, "eu-west-1").replace("&", "&amp;")
+    assert f'<a href="{console}">the JSON report</a> (<code>s3://reports/{json_key}</code>)' in page
     assert 'data-host="h2"' in page
 
 

@@ -114,7 +114,7 @@ class S3ReportPages:
 
     def __init__(self, client: S3Client, bucket: str) -> None:
         self._s3 = client
-        self._bucket = bucket
+        self._bucket = self.bucket = bucket
 
     def put_page(self, key: str, page: str) -> str:
         uri = f"s3://{self._bucket}/{key}"

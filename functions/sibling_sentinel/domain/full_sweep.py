@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from ..errors import ConfigError, SentinelError
 from .checkpoint import Checkpoint, Checkpoints, Invoker
 from .event_path import Counter, EventBus, Log, Notifier, sns_subject
-from .html_report import render_html
+from .html_report import console_object_url, render_html
 from .inspection import ManifestReads
 from .report import Report
 from .report_pages import ReportPage, ReportPages, appended, run_entry
@@ -246,7 +246,16 @@ class FullSweep:
             self.pages.keep_history(history_key(self.report_prefix), runs)
         else:
             runs = []
-        html = render_html(head, runs, json_href=f"{run_id}.json", region=self.region)
+        # the console's page for the JSON: a relative link would break in a downloaded copy and in the
+        # console's own (presigned) view of the page
+        json_key = report_key(self.report_prefix, report.started_at, run_id)
+        html = render_html(
+            head,
+            runs,
+            json_href=console_object_url(self.pages.bucket, json_key, self.region),
+            json_uri=f"s3://{self.pages.bucket}/{json_key}",
+            region=self.region,
+        )
         return ReportPage.at(
             self.pages.put_page(page_key(self.report_prefix, report.started_at, run_id), html), self.region
         )

@@ -280,7 +280,9 @@ def _finding_order(f: Mapping[str, Any]) -> tuple[int, str, str]:
     return (_FINDING_ORDER.get(str(f.get("verdict")), 9), str(f.get("key")), str(f.get("rule")))
 
 
-def _findings(page: _Page, findings: Iterable[Mapping[str, Any]], limit: int, json_href: str | None) -> str:
+def _findings(
+    page: _Page, findings: Iterable[Mapping[str, Any]], limit: int, json_href: str | None, json_uri: str
+) -> str:
     counted = 0
 
     def counting() -> Iterable[Mapping[str, Any]]:
@@ -305,6 +307,8 @@ def _findings(page: _Page, findings: Iterable[Mapping[str, Any]], limit: int, js
         rows.append(row)
     more = counted - len(rows)
     json_link = f'<a href="{_e(json_href)}">the JSON report</a>' if json_href else "the JSON report"
+    if json_uri:
+        json_link += f" (<code>{_e(json_uri)}</code>)"
     rest = f"<p id=more-findings>and {more} more; see {json_link}.</p>" if more else ""
     return (
         f'<section id="findings"><h2>Findings ({counted})</h2><p>Problems first, then orphans and pending, '
@@ -357,13 +361,15 @@ def render_html(
     history: Sequence[Mapping[str, Any]] = (),
     *,
     json_href: str | None = None,
+    json_uri: str = "",
     region: str = "",
     nights: int = 30,
     max_findings: int = MAX_FINDINGS,
     max_hosts: int = MAX_CALENDAR_HOSTS,
 ) -> str:
     """The page for one report. `findings` may be any iterable of finding dicts (it is read once);
-    `history` is the run history, oldest first, this run included; `json_href` links the JSON."""
+    `history` is the run history, oldest first, this run included; `json_href` links the JSON,
+    `json_uri` names it."""
     page = _Page(report, region)
     title = f"sibling-sentinel: s3://{page.bucket}/{page.prefix}"
     csp = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
@@ -377,6 +383,6 @@ def render_html(
         + _calendar(page, nights, max_hosts)
         + _trend(history)
         + _worst_hosts(page)
-        + _findings(page, report.get("findings") or (), max_findings, json_href)
+        + _findings(page, report.get("findings") or (), max_findings, json_href, json_uri)
         + f"<script>{_SCRIPT}</script></body></html>\n"
     )

@@ -12,7 +12,10 @@ HISTORY_RUNS = 90  # runs kept in the history: three months of nightly sweeps, a
 
 
 class ReportPages(Protocol):
-    """Keeps the HTML pages and the run history under the report prefix."""
+    """Keeps the HTML pages and the run history under the report prefix, in `bucket` (the JSON
+    reports' bucket too)."""
+
+    bucket: str
 
     def put_page(self, key: str, page: str) -> str:
         """Writes the page (overwriting: a retried run renders it again); returns its s3:// URI."""
