@@ -339,3 +339,23 @@ def essence(report: Report) -> dict[str, Any]:
     whole = report.to_dict()
     whole["findings"] = sorted(whole["findings"], key=lambda f: (f["key"], f["rule"]))
     return whole
+
+
+class FakeReportPages:
+    """HTML pages and the run history by key, as S3 would hold them."""
+
+    def __init__(self, bucket: str = "reports", runs: list[dict[str, Any]] | None = None) -> None:
+        self.bucket = bucket
+        self.pages: dict[str, str] = {}
+        self.kept: dict[str, list[dict[str, Any]]] = {}
+        self._runs = runs or []
+
+    def put_page(self, key: str, page: str) -> str:
+        self.pages[key] = page
+        return f"s3://{self.bucket}/{key}"
+
+    def history(self, key: str) -> list[dict[str, Any]]:
+        return list(self.kept.get(key, self._runs))
+
+    def keep_history(self, key: str, runs: Any) -> None:
+        self.kept[key] = [dict(run) for run in runs]

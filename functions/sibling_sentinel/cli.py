@@ -12,22 +12,28 @@ import argparse
 import io
 import json
 import os
+import re
 import signal
 import sys
 import threading
-from collections.abc import Sequence
-from contextlib import ExitStack
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO, cast
 
 from . import __version__
-from .config import Config, comma_list, parse_s3_url
+from .config import Config, check_endpoint_url, comma_list, parse_s3_url
+from .domain.html_report import render_html
 from .domain.report import Report, findings_of
 from .domain.restore import RestoreSearch
 from .domain.rules import Requirement
 from .domain.sweep import Sweep, as_folder, check_tarball
-from .errors import ConfigError, SentinelError
+from .domain.text_report import MAX_FINDINGS as MAX_TEXT_FINDINGS
+from .domain.text_report import summary_line
+from .errors import ConfigError, SentinelError, WrongRegionError
 
 EXIT_OK, EXIT_BREACH, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
@@ -44,7 +50,7 @@ def _terminated(_signum: int, _frame: object) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p: argparse.ArgumentParser = _OneLineParser(
         prog="sibling-sentinel",
         description="Checks that every backup tarball in S3 has its sibling listing next to it.",
         epilog="exit codes: 0 within threshold, 1 above it, 2 bad usage, 3 could not complete",
@@ -146,9 +152,45 @@ def _parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("--concurrency", type=int, metavar="N", help="manifest reads in parallel (16)")
 
+    _reading_flags(sweep)
+    for command in (sweep, check, events, restore):
+        _aws_flags(command)
+
     demo = sub.add_parser("demo", help="the whole system on an embedded moto server; no AWS account needed")
     demo.add_argument("--serve", action="store_true", help="keep the embedded endpoint up afterwards")
+    demo.add_argument(
+        "--html", metavar="FILE", help="where to copy the demo's HTML report (a file in the temporary folder)"
+    )
     return p
+
+
+def _reading_flags(sweep: argparse.ArgumentParser) -> None:
+    """What a person reads: the HTML page, and how much of the text report reaches the terminal."""
+    sweep.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML report here")
+    sweep.add_argument(
+        "--max-findings",
+        type=_count,
+        default=MAX_TEXT_FINDINGS,
+        metavar="N",
+        help=f"findings shown in text mode, first by key ({MAX_TEXT_FINDINGS}; the JSON has every one)",
+    )
+    sweep.add_argument("--quiet", action="store_true", help="print only the summary line (text mode)")
+
+
+def _aws_flags(command: argparse.ArgumentParser) -> None:
+    """As the AWS CLI spells them; they override AWS_PROFILE and AWS_REGION for this run."""
+    command.add_argument("--profile", metavar="NAME", help="the AWS profile to use (else AWS_PROFILE)")
+    command.add_argument("--region", metavar="NAME", help="the AWS region (else AWS_REGION / the profile's)")
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
 
 
 def _versions(text: str) -> frozenset[int]:
@@ -165,15 +207,25 @@ def _config(args: argparse.Namespace, env: dict[str, str]) -> Config:
     return Config.from_env(env).with_flags(args)
 
 
-def _progress(stream: TextIO) -> Any:
+def _progress(stream: TextIO, clock: Callable[[], float] = time.monotonic) -> Any:
+    """One line redrawn in place on a terminal, once a page: objects, pages, rate and elapsed time."""
+    started = clock()
+
     def show(pages: int, report: Report) -> None:
+        elapsed = clock() - started
+        rate = report.objects_listed / elapsed if elapsed > 0 else 0.0
         stream.write(
-            f"\rlisted {report.objects_listed} objects in {pages} pages, "
-            f"{report.counts['tarballs']} tarballs judged"
+            f"\rlisted {report.objects_listed:,} objects in {pages:,} pages, "
+            f"{report.counts['tarballs']:,} tarballs judged; {rate:,.0f} objects/s, {_elapsed(elapsed)}\x1b[K"
         )
         stream.flush()
 
     return show
+
+
+def _elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02}s" if minutes else f"{seconds:.1f}s"
 
 
 def usable_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
@@ -214,6 +266,7 @@ def run_sweep(
     fmt: str,
     report_path: Path | None,
     inventory: str | None = None,
+    reading: Reading | None = None,
 ) -> int:
     from .adapters.pool import ThreadPool
     from .adapters.s3 import S3Lister
@@ -251,11 +304,33 @@ def run_sweep(
     if report_path is not None:
         with report_path.open("w", encoding="utf-8") as file:
             report.write_json(file)
+    reading = reading or Reading()
+    if reading.html is not None:
+        write_page(report, reading.html, report_path, s3.meta.region_name or "")
     if fmt == "json":
         report.write_json(out)
+    elif reading.quiet:
+        out.write(summary_line(report.to_mapping()) + "\n")
     else:
-        report.write_text(out)
+        report.write_text(out, reading.max_findings)
     return EXIT_BREACH if report.breach else EXIT_OK
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How the CLI shows a sweep to a person: `--html`, `--max-findings`, `--quiet`."""
+
+    html: Path | None = None
+    max_findings: int = MAX_TEXT_FINDINGS
+    quiet: bool = False
+
+
+def write_page(report: Report, path: Path, report_path: Path | None, region: str) -> None:
+    """The HTML page; it links the JSON report by a path relative to itself, when one is written."""
+    json_href = None
+    if report_path is not None:
+        json_href = Path(os.path.relpath(report_path.resolve(), path.resolve().parent)).as_posix()
+    path.write_text(render_html(report.to_mapping(), json_href=json_href, region=region), encoding="utf-8")
 
 
 def run_check(config: Config, bucket: str, key: str, out: TextIO, fmt: str) -> int:
@@ -370,31 +445,25 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
         if isinstance(stream, io.TextIOWrapper):  # a key in a non-UTF-8 terminal must not crash a sweep
             stream.reconfigure(errors="backslashreplace")
     args = _parser().parse_args(argv)
-    err = sys.stderr
+    err, out = sys.stderr, _Stdout(sys.stdout)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
     try:
-        if args.command == "demo":
-            from .demo import run_demo
-
-            return run_demo(sys.stdout, serve=args.serve)
-        environment = dict(os.environ) if env is None else env
-        config = _config(args, environment)
-        if args.command == "enable-events":
-            return run_enable_events(config, args.bucket, args.dry_run, sys.stdout, args.format)
-        bucket, rest = parse_s3_url(args.url)
-        if args.command == "restore-candidate":
-            return run_restore_candidate(config, bucket, rest, args, sys.stdout, err)
-        if args.command == "sweep":
-            if args.report is not None and not os.access(args.report.parent.resolve(), os.W_OK):
-                raise ConfigError(f"--report {args.report}: its folder does not exist or is not writable")
-            return run_sweep(config, bucket, rest, sys.stdout, err, args.format, args.report, args.inventory)
-        return run_check(config, bucket, rest, sys.stdout, args.format)
+        with _aws_overrides(args):
+            code = _command(args, cast(TextIO, out), err, env)
+        out.flush()
+        return code
+    except StdoutClosedError:  # `| head` read what it wanted: stop, as a Unix tool does, with no message
+        _drop_stdout()
+        return EXIT_CLOSED_PIPE
     except ConfigError as e:
-        err.write(f"sibling-sentinel: error: {e}\n")
+        err.write(f"sibling-sentinel: error: {_one_line(e)}\n")
+        return EXIT_USAGE
+    except WrongRegionError as e:
+        err.write(f"sibling-sentinel: error: {_one_line(e)}\n")
         return EXIT_USAGE
     except SentinelError as e:
-        err.write(f"sibling-sentinel: could not complete: {e}\n")
+        err.write(f"sibling-sentinel: could not complete: {_one_line(e)}\n")
         return EXIT_INCOMPLETE
     except KeyboardInterrupt:  # every worker thread and process has been stopped on the way out
         err.write("sibling-sentinel: interrupted; nothing was reported\n")
@@ -403,7 +472,9 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
         err.write("sibling-sentinel: terminated (SIGTERM); nothing was reported\n")
         return EXIT_TERMINATED
     except Exception as e:  # a crash must not exit 1, which means "breach"
-        err.write(f"sibling-sentinel: could not complete: internal error: {type(e).__name__}: {e}\n")
+        err.write(
+            f"sibling-sentinel: could not complete: internal error: {type(e).__name__}: {_one_line(e)}\n"
+        )
         return EXIT_INCOMPLETE
     finally:
         if previous is not None:
@@ -420,6 +491,154 @@ def entry() -> None:
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
+
+
+def _command(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str] | None) -> int:
+    if args.command == "demo":
+        from .demo import run_demo
+
+        return run_demo(out, serve=args.serve, page_path=args.html)
+    environment = dict(os.environ) if env is None else env
+    config = _config(args, environment)
+    check_aws_setup(os.environ)
+    if args.command == "enable-events":
+        check_bucket_name(args.bucket)
+        return run_enable_events(config, args.bucket, args.dry_run, out, args.format)
+    bucket, rest = parse_s3_url(args.url)
+    check_bucket_name(bucket)
+    if args.command == "restore-candidate":
+        return run_restore_candidate(config, bucket, rest, args, out, err)
+    if args.command == "sweep":
+        for flag, path in (("--report", args.report), ("--html", args.html)):
+            if path is not None and not os.access(path.parent.resolve(), os.W_OK):
+                raise ConfigError(f"{flag} {path}: its folder does not exist or is not writable")
+        reading = Reading(args.html, args.max_findings, args.quiet)
+        return run_sweep(config, bucket, rest, out, err, args.format, args.report, args.inventory, reading)
+    return run_check(config, bucket, rest, out, args.format)
+
+
+# --- errors that say what to change -------------------------------------------------------------------
+
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a Unix tool whose reader went away
+# botocore's own rule (legacy buckets may have upper case and underscores), and access point ARNs
+_BUCKET_NAME = re.compile(r"[a-zA-Z0-9.\-_]{1,255}|arn:aws[a-z-]*:(s3|s3-object-lambda|s3-outposts):.+")
+CREDENTIALS_SOUGHT = (
+    "looked in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the profile's ~/.aws/credentials and "
+    "~/.aws/config (AWS_PROFILE or --profile; SSO, assume-role, credential_process), "
+    "AWS_WEB_IDENTITY_TOKEN_FILE, the container credentials endpoint and the EC2 instance metadata; "
+    "run `aws configure` (or `aws sso login`), or pass --profile"
+)
+
+
+class StdoutClosedError(Exception):
+    """stdout's reader went away; told apart from any other broken pipe (a worker process's)."""
+
+
+class _Stdout:
+    """sys.stdout, whose BrokenPipeError means the reader is gone and nothing else."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise StdoutClosedError from None
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise StdoutClosedError from None
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+
+def _drop_stdout() -> None:
+    """Points stdout at /dev/null, so the interpreter's last flush at exit cannot complain either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a real file (a test's capture)
+        pass
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+@contextmanager
+def _aws_overrides(args: argparse.Namespace) -> Iterator[None]:
+    """`--profile` and `--region` as the AWS CLI's flags: they win over AWS_PROFILE and AWS_REGION, for
+    this run and the worker processes it starts."""
+    wanted = {}
+    if getattr(args, "profile", None):
+        wanted["AWS_PROFILE"] = args.profile
+    if getattr(args, "region", None):
+        wanted |= {"AWS_REGION": args.region, "AWS_DEFAULT_REGION": args.region}
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def check_aws_setup(environ: Mapping[str, str]) -> None:
+    """The profile, the endpoint variables and the credentials, before anything is listed: each of
+    these would otherwise fail later as a bare Python exception or a retried connection."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ProfileNotFound
+
+    for var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        if environ.get(var):
+            check_endpoint_url(environ[var], var)
+    profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE")
+    try:
+        session = boto3.Session()
+        credentials = session.get_credentials()
+    except ProfileNotFound:
+        raise ConfigError(
+            f"the AWS profile {profile!r} (--profile or AWS_PROFILE) is not in ~/.aws/config or "
+            "~/.aws/credentials; `aws configure list-profiles` lists those there are"
+        ) from None
+    except BotoCoreError as e:
+        raise ConfigError(f"the AWS configuration cannot be read: {e}") from None
+    if credentials is None:
+        raise ConfigError(f"no AWS credentials found: {CREDENTIALS_SOUGHT}")
+
+
+def check_bucket_name(bucket: str) -> None:
+    if not _BUCKET_NAME.fullmatch(bucket):
+        raise ConfigError(
+            f"{bucket!r} is not an S3 bucket name: bucket names are 3 to 63 lower-case letters, digits, "
+            "dots and hyphens (older ones may also have upper case and underscores), with no spaces or '/'"
+        )
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """A bad flag is one line: argparse's own message for it, then the command's usage in short."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}; usage: {short_usage(self)} (see --help)\n")
+
+
+def short_usage(parser: argparse.ArgumentParser) -> str:
+    words = [parser.prog, "[options]"]
+    for action in parser._actions:  # argparse keeps no public list of its positionals
+        if not action.option_strings:
+            words.append(str(action.metavar or "{" + ",".join(action.choices or ()) + "}"))
+    return " ".join(words)
 
 
 if __name__ == "__main__":  # pragma: no cover

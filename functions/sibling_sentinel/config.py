@@ -26,7 +26,10 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "tarball_extensions": ("TARBALL_EXTENSIONS", "--extensions"),
     "group_depth": ("GROUP_DEPTH", "--group-depth"),
     "concurrency": ("SWEEP_CONCURRENCY", "--concurrency"),
-    "processes": ("", "--processes"),  # the CLI's alone: FullSweep has one vCPU, and its ranges on threads can pause
+    "processes": (
+        "",
+        "--processes",
+    ),  # the CLI's alone: FullSweep has one vCPU, and its ranges on threads can pause
     "check_queue_url": ("CHECK_QUEUE_URL", ""),
     "alert_topic_arn": ("ALERT_TOPIC_ARN", ""),
     "check_delay_seconds": ("CHECK_DELAY_SECONDS", ""),
@@ -118,6 +121,8 @@ class Config:
                 f"{MAX_ATTEMPTS} checks, which Lambda's recursive-loop detection would cut off silently; "
                 f"with {_name('check_delay_seconds')}={self.check_delay_seconds} it can be at most {longest}"
             )
+        if self.endpoint_url:
+            check_endpoint_url(self.endpoint_url, _name("endpoint_url"))
         try:
             self.naming()
         except ValueError as e:
@@ -201,6 +206,14 @@ class Config:
         for name in names:
             if not getattr(self, name):
                 raise ConfigError(f"{_name(name)} is not set")
+
+
+def check_endpoint_url(url: str, name: str) -> None:
+    """An endpoint is a URL with its scheme; botocore would refuse it later with a bare ValueError."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in ("http", "https"):
+        hint = url.split("://", 1)[-1]
+        raise ConfigError(f"{name} {url!r} needs a scheme: write http://{hint} or https://{hint}")
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:

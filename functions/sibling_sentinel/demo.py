@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -180,7 +181,23 @@ def _env(stack_env: dict[str, str]) -> None:
     os.environ.pop("AWS_PROFILE", None)
 
 
-def run_demo(out: TextIO, serve: bool = False) -> int:
+def default_page_path() -> str:
+    """Where the demo leaves its HTML report for a browser: the temporary folder, never the checkout."""
+    return os.path.join(tempfile.gettempdir(), "sibling-sentinel-demo", "report.html")
+
+
+def save_page(stack: Any, uri: str, path: str) -> str:
+    """Copies the run's HTML page from the embedded S3 to `path`; returns the absolute path."""
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    body = stack.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    target = os.path.abspath(path)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with open(target, "wb") as file:
+        file.write(body)
+    return target
+
+
+def run_demo(out: TextIO, serve: bool = False, page_path: str | None = None) -> int:
     """Deploy, seed, upload, check, sweep, show; exit 0 only when every outcome is the expected one."""
     from .demo_stack import Stack
 
@@ -258,8 +275,11 @@ def run_demo(out: TextIO, serve: bool = False) -> int:
                 d.get("key") or f"{d.get('prefix')}: {d.get('problems')} problems, report {d.get('report')}"
             )
             out.write(f"  {e['detail-type']:<22} {' '.join(filter(None, (d.get('verdict'), what)))}\n")
-        _section(out, "8. The JSON report")
-        out.write(f"  {summary['report']}  ({len(report['findings'])} findings)\n")
+        _section(out, "8. The reports")
+        out.write(f"  JSON {summary['report']}  ({len(report['findings'])} findings)\n")
+        out.write(f"  HTML {summary['report_html']}\n")
+        page = save_page(stack, summary["report_html"], page_path or default_page_path())
+        out.write(f"  the HTML report, copied here; open it in a browser:\n    {page}\n")
         _show_commands(out, endpoint, serve)
         code = _self_check(report, history, uploads, alerts, stack.metrics, out)
         out.write(f"\n(demo took {time.monotonic() - started:.1f}s)\n")

@@ -33,3 +33,9 @@ class ConfigError(ValueError):
     """A bad flag or environment variable; the CLI exits 2."""
 
     exit_code = 2
+
+
+class WrongRegionError(SentinelError):
+    """S3 answered that the bucket lives in another region; the CLI exits 2 and names that region."""
+
+    exit_code = 2

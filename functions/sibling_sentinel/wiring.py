@@ -17,7 +17,7 @@ from .adapters.inventory import S3InventoryFiles
 from .adapters.notify import DefaultBus, SnsNotifier
 from .adapters.once import once_per_step
 from .adapters.pool import ThreadPool
-from .adapters.reports import LambdaInvoker, S3Checkpoints, S3ReportStore
+from .adapters.reports import LambdaInvoker, S3Checkpoints, S3ReportPages, S3ReportStore
 from .adapters.s3 import S3Lister, S3Objects
 from .adapters.s3_content import S3Content
 from .adapters.sqs import SqsCheckQueue
@@ -181,6 +181,8 @@ def full_sweep(config: Config, logger: Logger, metrics: Metrics) -> FullSweep:
         watched_prefix=config.prefix,
         report_prefix=config.report_prefix,
         store=S3ReportStore(s3, reports),
+        pages=S3ReportPages(s3, reports),
+        region=s3.meta.region_name or "",
         checkpoints=S3Checkpoints(s3, reports),
         inventories=lambda uri: _opened(
             open_inventory(config, s3, uri, config.bucket, _inventory_pool(config.concurrency))

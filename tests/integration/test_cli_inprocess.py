@@ -138,9 +138,12 @@ def test_sweep_writes_progress_when_stderr_is_a_terminal(monkeypatch: pytest.Mon
     # when the demo data set is swept
     main(["sweep", SWEEP_URL], env={})
 
-    # then one progress line per page listed was written to it, and a newline after the last
+    # then one progress line per page listed was written to it, with the rate and the time so far,
+    # each clearing what a longer line left, and a newline after the last
     lines = terminal.getvalue().split("\r")[1:]
-    last = rf"listed 22 objects in {len(lines)} pages, \d+ tarballs judged\n"
+    last = (
+        rf"listed 22 objects in {len(lines)} pages, \d+ tarballs judged; [\d,]+ objects/s, \d+\.\ds\x1b\[K\n"
+    )
     assert re.fullmatch(last, lines[-1])
 
 
@@ -335,3 +338,73 @@ def test_a_report_path_in_a_missing_folder_exits_2_before_sweeping(
     assert code == 2
     assert "--report" in captured.err
     assert captured.out == ""
+
+
+# -- what a person reads: --html, --max-findings, --quiet ----------------------------------------------
+
+
+@pytest.mark.usefixtures("demo_bucket")
+def test_sweep_writes_the_html_report_linking_the_json_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given the demo data set
+    page, report = tmp_path / "html" / "sweep.html", tmp_path / "sweep.json"
+    page.parent.mkdir()
+
+    # when it is swept with --html and --report
+    code = main(["sweep", SWEEP_URL, "--html", str(page), "--report", str(report)], env={})
+
+    # then the page holds every host's calendar row and links the JSON by its relative path
+    assert code == 1, capsys.readouterr().err
+    html = page.read_text(encoding="utf-8")
+    for host in ("alpha", "beta", "gamma", "delta"):
+        assert f'data-host="{host}"' in html
+    assert 'href="../sweep.json"' in html
+    assert "https://s3.console.aws.amazon.com/s3/object/demo-backups?region=us-east-1&amp;prefix=" in html
+
+
+@pytest.mark.usefixtures("demo_bucket")
+def test_html_into_a_folder_that_does_not_exist_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a page path in a folder that does not exist
+    # when a sweep is asked for with it
+    code = main(["sweep", SWEEP_URL, "--html", str(tmp_path / "no" / "r.html")], env={})
+
+    # then it is a usage error that names the flag
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"sibling-sentinel: error: --html {tmp_path / 'no' / 'r.html'}: "
+        "its folder does not exist or is not writable\n"
+    )
+
+
+@pytest.mark.usefixtures("demo_bucket")
+def test_quiet_prints_only_the_summary_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # given the demo data set
+
+    # when it is swept with --quiet
+    code = main(["sweep", SWEEP_URL, "--quiet"], env={})
+
+    # then stdout is one line: the summary
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.count("\n") == 1
+    assert out.startswith(f"problems {PROBLEMS_IN_DEMO} (threshold 0): BREACH; coverage ")
+
+
+@pytest.mark.usefixtures("demo_bucket")
+def test_max_findings_caps_the_text_but_never_the_json(capsys: pytest.CaptureFixture[str]) -> None:
+    # given the demo data set, which has more than two findings
+    main(["sweep", SWEEP_URL, "--format", "json"], env={})
+    every = json.loads(capsys.readouterr().out)["findings"]
+
+    # when it is swept with --max-findings 2, as text and as JSON
+    main(["sweep", SWEEP_URL, "--max-findings", "2"], env={})
+    text = capsys.readouterr().out
+    main(["sweep", SWEEP_URL, "--max-findings", "2", "--format", "json"], env={})
+    capped_json = json.loads(capsys.readouterr().out)
+
+    # then the text shows two and counts the rest; the JSON keeps every finding
+    assert f"and {len(every) - 2} more; see --format json" in text
+    assert len(capped_json["findings"]) == len(every)

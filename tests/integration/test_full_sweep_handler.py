@@ -116,7 +116,8 @@ def test_sweep_short_of_time_carries_on_from_a_checkpoint_and_reports_once(
     assert done["run_id"] == paused["run_id"]
     assert done["invocations"] == 2
     keys = [o["Key"] for o in stack.s3.list_objects_v2(Bucket=REPORTS)["Contents"]]
-    assert keys == [done["report"].removeprefix(f"s3://{REPORTS}/")]
+    pages = [done["report_html"].removeprefix(f"s3://{REPORTS}/"), "sibling-sentinel/reports/history.json"]
+    assert sorted(keys) == sorted([done["report"].removeprefix(f"s3://{REPORTS}/"), *pages])
     assert emf(capsys.readouterr().out)["SweepCompleted"] in ([1.0], 1.0)
     assert len(stack.alerts()) == 1
 
@@ -148,3 +149,30 @@ def test_sample_manual_event_is_a_dry_run_that_touches_nothing(stack: Stack) -> 
         full_sweep.handler(event("full-sweep-manual.json"), LambdaContext(SWEEP))
     assert stack.s3.list_objects_v2(Bucket=REPORTS).get("Contents", []) == []
     assert stack.alerts() == []
+
+
+def test_nightly_run_writes_the_html_report_and_the_alert_points_to_it(stack: Stack) -> None:
+    # given one host with a missing listing
+    seed_breach(stack)
+
+    # when the schedule fires
+    result = full_sweep.handler(
+        event("eventbridge-scheduled.json"), LambdaContext(SWEEP, aws_request_id="abcdef12-x")
+    )
+
+    # then the HTML report is beside the JSON one, as HTML, with the broken host in its calendar
+    page_uri = result["report_html"]
+    assert page_uri == result["report"].removesuffix(".json") + ".html"
+    bucket, _, key = page_uri.removeprefix("s3://").partition("/")
+    page = stack.s3.get_object(Bucket=bucket, Key=key)
+    assert page["ContentType"] == "text/html; charset=utf-8"
+    assert 'data-host="h2"' in page["Body"].read().decode("utf-8")
+    # and the run history holds this run
+    history = json.loads(
+        stack.s3.get_object(Bucket=REPORTS, Key="sibling-sentinel/reports/history.json")["Body"].read()
+    )
+    assert [run["problems"] for run in history["runs"]] == [1]
+    # and the alert says where the page is
+    (alert,) = stack.alerts()
+    assert f"HTML report (backup calendar, worst hosts, findings): {page_uri}" in alert["Body"]
+    assert "https://s3.console.aws.amazon.com/s3/object/" in alert["Body"]

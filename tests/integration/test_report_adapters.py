@@ -76,3 +76,48 @@ def test_a_missing_checkpoint_is_an_error(s3: Any) -> None:
 def test_invoking_a_function_that_does_not_exist_is_an_error() -> None:
     with mock_aws(), pytest.raises(StorageError, match="ResourceNotFound"):
         LambdaInvoker(boto3.client("lambda")).invoke_async("nope", {"checkpoint": "k"})
+
+
+def test_html_pages_are_written_as_html_and_the_history_reads_back(s3: Any) -> None:
+    # given the report pages store
+    from sibling_sentinel.adapters.reports import S3ReportPages
+
+    pages = S3ReportPages(s3, "reports")
+
+    # when a page and a history are written, and the history read back
+    uri = pages.put_page("r/2026/11/22/run.html", "<!DOCTYPE html><p>r\u00e9sum\u00e9</p>")
+    before = pages.history("r/history.json")
+    pages.keep_history("r/history.json", [{"run_id": "run", "coverage": 0.5}])
+
+    # then the page is UTF-8 HTML, and the history was empty before and holds the run after
+    head = s3.get_object(Bucket="reports", Key="r/2026/11/22/run.html")
+    assert uri == "s3://reports/r/2026/11/22/run.html"
+    assert head["ContentType"] == "text/html; charset=utf-8"
+    assert head["Body"].read().decode("utf-8").endswith("r\u00e9sum\u00e9</p>")
+    assert before == []
+    assert pages.history("r/history.json") == [{"run_id": "run", "coverage": 0.5}]
+
+
+def test_a_history_that_is_not_ours_is_an_error_not_an_empty_trend(s3: Any) -> None:
+    # given something else at the history's key
+    from sibling_sentinel.adapters.reports import S3ReportPages
+
+    s3.put_object(Bucket="reports", Key="r/history.json", Body=b"not json")
+
+    # when it is read
+    # then it is a storage error naming the object
+    with pytest.raises(StorageError, match=r"s3://reports/r/history.json is not what this product writes"):
+        S3ReportPages(s3, "reports").history("r/history.json")
+
+
+def test_writing_a_page_to_a_missing_bucket_is_the_products_error(s3: Any) -> None:
+    # given a bucket that does not exist
+    from sibling_sentinel.adapters.reports import S3ReportPages
+
+    pages = S3ReportPages(s3, "no-such-bucket")
+
+    # when a page is written, then the failure is the product's, naming the page
+    with pytest.raises(BucketNotFoundError, match="writing the HTML report to s3://no-such-bucket/"):
+        pages.put_page("p.html", "<p></p>")
+    with pytest.raises(BucketNotFoundError, match="reading the run history"):
+        pages.history("h.json")

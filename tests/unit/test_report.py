@@ -126,7 +126,7 @@ def test_text_report_shows_summary_findings_and_groups() -> None:
     assert "problems 2 (threshold 0): BREACH" in text
     assert "missing     backups/h1/new.tar" in text
     assert "-> backups/h1/new.tar.list.txt: no listing sibling" in text
-    assert "GROUPS" in text
+    assert "HOSTS" in text
     assert "NONE" in text  # h2 has no complete backup
 
 

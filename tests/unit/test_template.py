@@ -324,14 +324,21 @@ def s3_statements(fn: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("fn", ["CheckSiblings", "FullSweep"])
 def test_s3_reads_are_scoped_to_the_prefix(fn: str) -> None:
     statements = s3_statements(fn)
-    (listing,) = [s for s in statements if "s3:ListBucket" in as_list(s["Action"])]
+    (listing, *history) = [s for s in statements if "s3:ListBucket" in as_list(s["Action"])]
     assert listing["Resource"] == "arn:aws:s3:::backup-bucket"
     assert listing["Condition"] == {"StringLike": {"s3:prefix": "backups/*"}}
     reads = [s["Resource"] for s in statements if "s3:GetObject" in as_list(s["Action"])]
     assert reads[0] == "arn:aws:s3:::backup-bucket/backups/*"
-    # FullSweep also reads back its own checkpoints, and nothing else under the report prefix
-    assert [r["Fn::Sub"][0] for r in reads[1:]] == (
-        ["arn:${AWS::Partition}:s3:::${Bucket}/${ReportPrefix}checkpoints/*"] if fn == "FullSweep" else []
+    # FullSweep also reads back its own checkpoints and run history, and nothing else under the report prefix
+    own = ["checkpoints/*", "history.json"] if fn == "FullSweep" else []
+    assert [r["Fn::Sub"][0] for r in reads[1:]] == [
+        "arn:${AWS::Partition}:s3:::${Bucket}/${ReportPrefix}" + name for name in own
+    ]
+    # and may list only the run history's exact name there, to tell "none yet" from "denied"
+    assert [h["Condition"] for h in history] == (
+        [{"StringEquals": {"s3:prefix": "sibling-sentinel/reports/history.json"}}]
+        if fn == "FullSweep"
+        else []
     )
 
 

@@ -10,6 +10,7 @@ from ..errors import (
     SentinelError,
     StorageError,
     ThrottledError,
+    WrongRegionError,
 )
 
 _ACCESS = {
@@ -41,6 +42,29 @@ _THROTTLED = {
     "503",
 }
 _NO_BUCKET = {"NoSuchBucket"}
+_WRONG_REGION = {
+    "PermanentRedirect",
+    "301",
+    "AuthorizationHeaderMalformed",
+    "IllegalLocationConstraintException",
+}
+
+
+def bucket_region(error: ClientError) -> str:
+    """The region S3 names for the bucket: its `x-amz-bucket-region` header, or the error's `Region`."""
+    headers = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return str(headers.get("x-amz-bucket-region") or error.response.get("Error", {}).get("Region") or "")
+
+
+def _wrong_region(error: ClientError, what: str) -> WrongRegionError | None:
+    region = bucket_region(error)
+    if error_code(error) not in _WRONG_REGION or (not region and error_code(error) != "PermanentRedirect"):
+        return None
+    if not region:
+        return WrongRegionError(f"{what}: the bucket is in another region, and S3 did not say which")
+    return WrongRegionError(
+        f"{what}: the bucket is in region {region}; use --region {region} (or AWS_REGION={region})"
+    )
 
 
 def error_code(error: ClientError) -> str:
@@ -59,6 +83,9 @@ def translate(error: ClientError | BotoCoreError, what: str) -> SentinelError:
         text = f"{what}: {code}"
         if code in _NO_BUCKET:
             return BucketNotFoundError(f"{what}: the bucket does not exist (NoSuchBucket)")
+        wrong_region = _wrong_region(error, what)
+        if wrong_region is not None:
+            return wrong_region
         if code in _ACCESS:
             return AccessDeniedError(f"{text} (check the credentials and the IAM policy)")
         if code in _THROTTLED:

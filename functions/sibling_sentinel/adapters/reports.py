@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..domain.checkpoint import Checkpoint
 from ..domain.full_sweep import AlreadyReportedError
 from ..domain.report import Report
+from ..errors import StorageError
 from .errors import error_code, translate
 
 if TYPE_CHECKING:
@@ -106,3 +107,52 @@ class LambdaInvoker:
             self._lambda.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(payload))
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"invoking {function}") from e
+
+
+class S3ReportPages:
+    """The HTML pages and the run history, beside the JSON reports."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._s3 = client
+        self._bucket = self.bucket = bucket
+
+    def put_page(self, key: str, page: str) -> str:
+        uri = f"s3://{self._bucket}/{key}"
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=page.encode("utf-8"),
+                ContentType="text/html; charset=utf-8",
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"writing the HTML report to {uri}") from e
+        return uri
+
+    def history(self, key: str) -> list[dict[str, Any]]:
+        """No history yet is an empty one; an unreadable one is an error (the page would lie about it).
+
+        Listed first, by its exact name: without an unconditioned `s3:ListBucket`, reading a key that is
+        not there answers 403, which must not be taken for "no history yet", nor fail the first run."""
+        uri = f"s3://{self._bucket}/{key}"
+        try:
+            listed = self._s3.list_objects_v2(Bucket=self._bucket, Prefix=key, MaxKeys=1)
+            if not any(o["Key"] == key for o in listed.get("Contents", [])):
+                return []
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"reading the run history {uri}") from e
+        try:
+            runs = json.loads(body)["runs"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise StorageError(f"the run history {uri} is not what this product writes: {e}") from e
+        if not isinstance(runs, list):
+            raise StorageError(f"the run history {uri} is not what this product writes: runs is not a list")
+        return runs
+
+    def keep_history(self, key: str, runs: Sequence[Mapping[str, Any]]) -> None:
+        body = json.dumps({"runs": list(runs)}, indent=1).encode("utf-8")
+        try:
+            self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/json")
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"writing the run history s3://{self._bucket}/{key}") from e

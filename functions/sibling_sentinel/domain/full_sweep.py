@@ -13,8 +13,10 @@ from typing import Any, Protocol
 from ..errors import ConfigError, SentinelError
 from .checkpoint import Checkpoint, Checkpoints, Invoker
 from .event_path import Counter, EventBus, Log, Notifier, sns_subject
+from .html_report import console_object_url, render_html
 from .inspection import ManifestReads
 from .report import Report
+from .report_pages import ReportPage, ReportPages, appended, run_entry
 from .sweep import Lister, Sweep, as_folder
 from .verdicts import Policy, Verdict
 
@@ -124,6 +126,15 @@ def report_key(report_prefix: str, started: datetime, run_id: str) -> str:
     return f"{as_folder(report_prefix)}{started:%Y/%m/%d}/{run_id}.json"
 
 
+def page_key(report_prefix: str, started: datetime, run_id: str) -> str:
+    """The HTML page sits beside its JSON report, with the same name."""
+    return report_key(report_prefix, started, run_id).removesuffix(".json") + ".html"
+
+
+def history_key(report_prefix: str) -> str:
+    return f"{as_folder(report_prefix)}history.json"
+
+
 @dataclass(frozen=True)
 class FullSweep:
     lister: Lister
@@ -148,6 +159,9 @@ class FullSweep:
     max_run_s: float = 6 * 3600
     max_invocations: int = 48
     margin_s: float = 45.0
+    # with `pages`, every reported run also writes its HTML page and keeps the run history
+    pages: ReportPages | None = None
+    region: str = ""  # the reports' region, for S3 console links
 
     def run(
         self,
@@ -190,10 +204,13 @@ class FullSweep:
         if not report.complete and self._can_carry_on(function, invocation):
             return self._carry_on(request, report, run_id, invocation, function, loaded)
         context = {"run_id": run_id, "prefix": request.prefix, "dry_run": request.dry_run}
+        page: ReportPage | None = None
         if request.dry_run:
             self.log.info("dry run: nothing written, counted or sent", extra=context)
             uri = None
         else:
+            # the page first: the JSON report is the run's commit point, so a retry renders it again
+            page = self._write_page(request, report, run_id)
             try:
                 uri = self.store.put(report_key(self.report_prefix, report.started_at, run_id), report)
             except AlreadyReportedError as e:
@@ -201,7 +218,8 @@ class FullSweep:
                 return {"run_id": run_id, "duplicate": True}
         result = summary(report, run_id, uri, request.dry_run)
         if uri is not None:
-            self._publish(request, report, run_id, uri, result)
+            result["report_html"] = page.uri if page is not None else None
+            self._publish(request, report, run_id, uri, result, page)
         if loaded and self.checkpoints is not None:
             self.checkpoints.delete(loaded)
         result["invocations"] = invocation
@@ -217,6 +235,32 @@ class FullSweep:
                 f"{request.prefix}; report: {uri}"
             )
         return result
+
+    def _write_page(self, request: SweepRequest, report: Report, run_id: str) -> ReportPage | None:
+        """The HTML page; a complete sweep of the whole watched prefix also joins the run history, so
+        the trend compares like with like."""
+        if self.pages is None:
+            return None
+        head = report.to_mapping()
+        runs = self.pages.history(history_key(self.report_prefix))
+        if report.complete and request.prefix == self.watched_prefix:
+            runs = appended(runs, run_entry(head, run_id))
+            self.pages.keep_history(history_key(self.report_prefix), runs)
+        else:
+            runs = []
+        # the console's page for the JSON: a relative link would break in a downloaded copy and in the
+        # console's own (presigned) view of the page
+        json_key = report_key(self.report_prefix, report.started_at, run_id)
+        html = render_html(
+            head,
+            runs,
+            json_href=console_object_url(self.pages.bucket, json_key, self.region),
+            json_uri=f"s3://{self.pages.bucket}/{json_key}",
+            region=self.region,
+        )
+        return ReportPage.at(
+            self.pages.put_page(page_key(self.report_prefix, report.started_at, run_id), html), self.region
+        )
 
     @property
     def _checkpoint_folder(self) -> str:
@@ -291,7 +335,13 @@ class FullSweep:
         return checkpoint
 
     def _publish(
-        self, request: SweepRequest, report: Report, run_id: str, uri: str, result: dict[str, Any]
+        self,
+        request: SweepRequest,
+        report: Report,
+        run_id: str,
+        uri: str,
+        result: dict[str, Any],
+        page: ReportPage | None = None,
     ) -> None:
         """Event, alert, then metrics: if SNS fails, no heartbeat goes out and the invocation's error
         reaches the errors alarm. Metrics only describe the whole watched prefix, so a sub-prefix run
@@ -302,7 +352,7 @@ class FullSweep:
             return
         self.bus.put(SWEEP_COMPLETED, dict(result))
         if report.breach:
-            self.alerts.publish(*breach_alert(report, uri), kind=ALERT_BREACH)
+            self.alerts.publish(*breach_alert(report, uri, page), kind=ALERT_BREACH)
         if request.prefix == self.watched_prefix:
             self._count(report)
 
@@ -374,7 +424,18 @@ def _groups_lines(report: Report) -> list[str]:
     return lines
 
 
-def breach_alert(report: Report, uri: str) -> tuple[str, str]:
+def _page_lines(page: ReportPage | None) -> list[str]:
+    if page is None:
+        return []
+    return [
+        f"HTML report (backup calendar, worst hosts, findings): {page.uri}",
+        f"  in the S3 console: {page.console_url}",
+        f"  open it: {page.open_command}",
+        "",
+    ]
+
+
+def breach_alert(report: Report, uri: str, page: ReportPage | None = None) -> tuple[str, str]:
     subject = sns_subject(f"sibling-sentinel: {report.problems} backup problems in s3://{report.bucket}")
     lines = [
         f"The sweep of s3://{report.bucket}/{report.prefix} found {report.problems} problems; "
@@ -386,6 +447,7 @@ def breach_alert(report: Report, uri: str) -> tuple[str, str]:
         "",
         *_findings_lines(report),
         "",
+        *_page_lines(page),
         f"Full report: {uri}",
         f"  aws s3 cp {uri} - | jq '.findings[]'",
         "",

@@ -8,7 +8,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any, TextIO
 
 from .manifest import Checksum
@@ -19,6 +19,17 @@ from .verdicts import Orphan, Outcome, TarballVerdict, Verdict
 TOP_GROUP = "."  # tarballs that sit above the group depth, directly under the prefix
 _OK = Verdict.OK  # module constants: reading `Verdict.OK` or a member's `.value` is a Python-level lookup
 _VALUE = {v: v.value for v in Verdict}
+
+CALENDAR_NIGHTS = 30  # nights of the backup calendar, ending on the night the sweep started
+# A night's cell is its worst tarball verdict, in this order (orphans are not backups: no cell).
+_NIGHT_RANK = {
+    Verdict.OK: 0,
+    Verdict.PENDING: 1,
+    Verdict.INVALID: 2,
+    Verdict.STALE: 3,
+    Verdict.UNDERSIZED: 4,
+    Verdict.MISSING: 5,
+}
 
 
 def _iso(when: datetime) -> str:
@@ -171,12 +182,19 @@ class Group:
     counts: Counter[str] = field(default_factory=Counter)
     newest_tarball: ListedObject | None = None
     newest_complete: ListedObject | None = None
+    # the backup calendar: night (a UTC date's ordinal) -> that night's worst tarball verdict,
+    # the newest CALENDAR_NIGHTS nights at least (older ones are dropped, so a host costs a few dozen)
+    nights: dict[int, Verdict] = field(default_factory=dict)
 
     def add(self, outcome: Outcome) -> None:
         counts, verdict = self.counts, outcome.verdict
         counts[_VALUE[verdict]] += 1
         if isinstance(outcome, TarballVerdict):
             counts["tarballs"] += 1
+            night = outcome.tarball.last_modified.toordinal()
+            seen = self.nights.get(night)
+            if seen is not verdict and (seen is None or _NIGHT_RANK[verdict] > _NIGHT_RANK[seen]):
+                self._night(night, verdict)
             for result in outcome.results:
                 if result.checksum is not None:
                     counts[_CHECKSUM + result.checksum.value] += 1
@@ -184,9 +202,29 @@ class Group:
             if verdict is _OK:
                 self.newest_complete = _newest(self.newest_complete, outcome.tarball)
 
+    def _night(self, night: int, verdict: Verdict) -> None:
+        nights = self.nights
+        seen = nights.get(night)
+        if seen is None or _NIGHT_RANK[verdict] > _NIGHT_RANK[seen]:
+            nights[night] = verdict
+            if len(nights) > 2 * CALENDAR_NIGHTS:
+                for old in sorted(nights)[:-CALENDAR_NIGHTS]:
+                    del nights[old]
+
+    def calendar(self, last_night: date, nights: int = CALENDAR_NIGHTS) -> list[str | None]:
+        """The worst verdict of each of the `nights` nights up to `last_night`, oldest first; None: no
+        tarball that night."""
+        end = last_night.toordinal()
+        return [
+            (v.value if (v := self.nights.get(n)) is not None else None)
+            for n in range(end - nights + 1, end + 1)
+        ]
+
     def merge(self, other: Group) -> None:
         """The same host, counted in two places (two shards of it, in two worker processes)."""
         self.counts.update(other.counts)
+        for night, verdict in other.nights.items():
+            self._night(night, verdict)
         if other.newest_tarball is not None:
             self.newest_tarball = _newest(self.newest_tarball, other.newest_tarball)
         if other.newest_complete is not None:
@@ -318,7 +356,12 @@ class Report:
             "started_at": self.started_at.isoformat(),
             "objects_listed": self.objects_listed,
             "groups": {
-                name: [dict(g.counts), _row(g.newest_tarball), _row(g.newest_complete)]
+                name: [
+                    dict(g.counts),
+                    _row(g.newest_tarball),
+                    _row(g.newest_complete),
+                    {str(n): v.value for n, v in g.nights.items()},
+                ]
                 for name, g in self.groups.items()
             },
         }
@@ -333,8 +376,9 @@ class Report:
             started_at=datetime.fromisoformat(state["started_at"]),
             objects_listed=state["objects_listed"],
         )
-        for name, (counts, newest, complete) in state["groups"].items():
-            report.groups[name] = Group(name, Counter(counts), _object(newest), _object(complete))
+        for name, (counts, newest, complete, *calendar) in state["groups"].items():
+            nights = {int(n): Verdict(v) for n, v in (calendar[0] if calendar else {}).items()}
+            report.groups[name] = Group(name, Counter(counts), _object(newest), _object(complete), nights)
         for finding in findings:
             report.findings.add(Finding.from_dict(finding))
         return report
@@ -390,16 +434,38 @@ class Report:
             warnings.append("no tarballs under this prefix; is the prefix right?")
         return warnings
 
-    def _checksum_line(self) -> list[str]:
-        checksums = _checksums(self.counts)
-        if not any(checksums.values()):
-            return []
-        return ["manifest checksums: " + "  ".join(f"{name} {n}" for name, n in checksums.items())]
+    def calendar_nights(self, nights: int = CALENDAR_NIGHTS) -> list[date]:
+        """The calendar's nights (UTC dates), oldest first, ending on the night the sweep started."""
+        last = self.started_at.astimezone(UTC).date()
+        return [last - timedelta(days=n) for n in range(nights - 1, -1, -1)]
+
+    def calendar(self) -> dict[str, Any]:
+        """`calendar`: `nights` (dates, oldest first) and per host its worst verdict each night (null:
+        no tarball that night)."""
+        nights = self.calendar_nights()
+        return {
+            "nights": [n.isoformat() for n in nights],
+            "hosts": {name: self.groups[name].calendar(nights[-1]) for name in sorted(self.groups)},
+        }
+
+    def _calendar_json(self) -> str:
+        """The calendar with one host per line: indented like the head, it would take a line a night."""
+        calendar = self.calendar()
+        hosts = ",\n".join(f"      {json.dumps(n)}: {json.dumps(c)}" for n, c in calendar["hosts"].items())
+        return f'{{\n    "nights": {json.dumps(calendar["nights"])},\n    "hosts": {{' + (
+            f"\n{hosts}\n    }}\n  }}" if hosts else "}\n  }"
+        )
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The JSON report as a dict whose findings stream from the log, for the HTML page: a million
+        findings are never parsed into memory at once."""
+        return {**self._head(), "calendar": self.calendar(), "findings": self.findings}
 
     def write_json(self, out: TextIO) -> None:
         """One JSON object, findings streamed one per line so they are never all in memory at once."""
         head = json.dumps(self._head(), indent=2)
-        out.write(head[:-2] + ',\n  "findings": [')
+        out.write(head[:-2] + ',\n  "calendar": ' + self._calendar_json())
+        out.write(',\n  "findings": [')
         for n, finding in enumerate(self.findings):
             out.write(("," if n else "") + "\n    " + json.dumps(finding))
         out.write("\n  ]\n}\n" if len(self.findings) else "]\n}\n")
@@ -413,38 +479,11 @@ class Report:
         parsed: dict[str, Any] = json.loads(self.to_json())
         return parsed
 
-    def write_text(self, out: TextIO) -> None:
-        """The same report as a readable table, findings streamed like the JSON's."""
-        counts = self.to_counts()
-        state = "BREACH" if self.breach else "within threshold" if self.complete else "INCOMPLETE"
-        lines = [
-            f"sweep of s3://{self.bucket}/{self.prefix}: {self.objects_listed} objects listed "
-            f"in {self.duration_s:.1f}s",
-            "  ".join(f"{name} {n}" for name, n in counts.items()),
-            f"problems {self.problems} (threshold {self.threshold}): {state}; coverage {self.coverage:.2%}",
-            *self._checksum_line(),
-            *(f"warning: {w}" for w in self.warnings),
-        ]
-        out.write("\n".join(lines) + "\n")
-        if len(self.findings):
-            out.write("\nFINDINGS\n")
-            for f in self.findings:
-                out.write(f"{f['verdict']:<10}  {f['key']}\n{'':<10}  -> {f['sibling']}: {f['reason']}\n")
-        if self.groups:
-            rows = [
-                (
-                    name,
-                    str(g.counts["tarballs"]),
-                    str(g.counts["ok"]),
-                    str(g.counts["pending"]),
-                    str(_problems(g.counts)),
-                    _iso(g.newest_tarball.last_modified) if g.newest_tarball else "-",
-                    _iso(g.newest_complete.last_modified) if g.newest_complete else "NONE",
-                )
-                for name, g in sorted(self.groups.items())
-            ]
-            header = ("group", "tarballs", "ok", "pending", "problems", "newest tarball", "newest complete")
-            out.write("\nGROUPS\n" + "\n".join(table(header, rows)) + "\n")
+    def write_text(self, out: TextIO, max_findings: int | None = None) -> None:
+        """The text report (domain/text_report.py): findings by host, capped, then hosts, summary last."""
+        from .text_report import MAX_FINDINGS, write_text_report
+
+        write_text_report(self.to_mapping(), out, MAX_FINDINGS if max_findings is None else max_findings)
 
     def to_text(self) -> str:
         buffer = io.StringIO()

@@ -1,0 +1,69 @@
+"""The HTML page FullSweep writes beside each JSON report, and the small run history its trend reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .html_report import console_object_url
+
+HISTORY_RUNS = 90  # runs kept in the history: three months of nightly sweeps, a few kB
+
+
+class ReportPages(Protocol):
+    """Keeps the HTML pages and the run history under the report prefix, in `bucket` (the JSON
+    reports' bucket too)."""
+
+    bucket: str
+
+    def put_page(self, key: str, page: str) -> str:
+        """Writes the page (overwriting: a retried run renders it again); returns its s3:// URI."""
+        ...
+
+    def history(self, key: str) -> list[dict[str, Any]]:
+        """The runs kept so far, oldest first; none when there is no history yet."""
+        ...
+
+    def keep_history(self, key: str, runs: Sequence[Mapping[str, Any]]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """Where a run's HTML page is, in the three forms an alert's reader may want."""
+
+    uri: str
+    console_url: str
+
+    @classmethod
+    def at(cls, uri: str, region: str = "") -> ReportPage:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        return cls(uri, console_object_url(bucket, key, region))
+
+    @property
+    def open_command(self) -> str:
+        local = self.uri.rsplit("/", 1)[-1]
+        return f"aws s3 cp {self.uri} {local} && (xdg-open {local} || open {local})"
+
+
+def run_entry(report: Mapping[str, Any], run_id: str) -> dict[str, Any]:
+    """What the trend needs of one run."""
+    counts = report.get("counts") or {}
+    return {
+        "run_id": run_id,
+        "started_at": report["started_at"],
+        "coverage": report["coverage"],
+        "problems": report["problems"],
+        "tarballs": counts.get("tarballs", 0),
+        "breach": report["breach"],
+    }
+
+
+def appended(
+    runs: Sequence[Mapping[str, Any]], entry: Mapping[str, Any], keep: int = HISTORY_RUNS
+) -> list[dict[str, Any]]:
+    """The history with this run at its end; a run already there (a retried invocation) is replaced."""
+    kept = [dict(run) for run in runs if run.get("run_id") != entry["run_id"]]
+    kept.append(dict(entry))
+    kept.sort(key=lambda run: str(run.get("started_at", "")))
+    return kept[-keep:]
