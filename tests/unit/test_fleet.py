@@ -1,4 +1,4 @@
-"""Fleet health: silent states (an empty prefix, an overdue or vanished host, an unseen upload) as problems."""
+"""Fleet health: each silent state (empty prefix, overdue or vanished host, unseen upload) is a problem."""
 
 import json
 from collections.abc import Sequence
@@ -74,7 +74,8 @@ def test_a_prefix_with_fewer_tarballs_than_the_minimum_breaches_whatever_the_thr
     # when the fleet is assessed
     assess(report, FleetRules(min_tarballs=3), NOW)
     # then the sweep breaches, with the reason, though no tarball has a problem
-    assert report.volume_breach and report.breach
+    assert report.volume_breach
+    assert report.breach
     assert report.to_dict()["min_tarballs"] == 3
     assert any("TOO FEW TARBALLS: 2" in line and "minimum 3" in line for line in health_lines(report))
 
@@ -82,7 +83,8 @@ def test_a_prefix_with_fewer_tarballs_than_the_minimum_breaches_whatever_the_thr
 def test_enough_tarballs_is_no_volume_breach() -> None:
     report = build(backup("h1", "a", DAY))
     assess(report, FleetRules(min_tarballs=1), NOW)
-    assert not report.volume_breach and not report.breach
+    assert not report.volume_breach
+    assert not report.breach
 
 
 def test_an_unfinished_sweep_is_not_judged_on_volume() -> None:
@@ -102,9 +104,11 @@ def test_a_host_that_stopped_producing_is_overdue_and_silent() -> None:
     # then h2 alone is overdue, as a host that produces nothing, and it is a problem
     assert report.hosts_overdue == ["h2"]
     assert report.overdue["h2"] == OVERDUE_SILENT
-    assert report.problems == 1 and report.breach
+    assert report.problems == 1
+    assert report.breach
     groups = report.to_dict()["groups"]
-    assert groups["h2"]["overdue"] is True and groups["h1"]["overdue"] is False
+    assert groups["h2"]["overdue"] is True
+    assert groups["h1"]["overdue"] is False
     assert any("OVERDUE: host h2" in line and "stopped producing" in line for line in health_lines(report))
 
 
@@ -115,7 +119,7 @@ def test_a_host_whose_new_tarballs_lack_siblings_is_overdue_and_broken() -> None
     assess(report, FleetRules(max_backup_age_s=26 * HOUR), NOW)
     # then h1 is overdue as a host whose siblings are bad, not as one that is silent
     assert report.overdue == {"h1": OVERDUE_BROKEN}
-    assert report.problems == 2  # the missing listing and the overdue host
+    assert report.problems == 2  # the missing listing, and the overdue host
     assert any("tarballs keep coming" in line for line in health_lines(report))
 
 
@@ -178,7 +182,8 @@ def test_old_reports_without_the_fleet_fields_are_read() -> None:
     run = PreviousRun.from_report(
         "s3://r/p.json", {"prefix": "backups/", "started_at": "2026-11-21T03:00:00Z"}
     )
-    assert run.hosts == frozenset() and run.findings == frozenset()
+    assert run.hosts == frozenset()
+    assert run.findings == frozenset()
 
 
 def test_the_alert_separates_new_findings_from_ones_still_open() -> None:
@@ -212,7 +217,8 @@ def test_a_settled_tarball_the_event_path_never_saw_is_not_checked() -> None:
     assert report.tarballs_not_checked == 1
     assert report.not_checked == [unseen.key]
     assert len(records.asked[0]) == 2  # the young one is not asked about yet
-    assert report.problems == 1 and report.breach
+    assert report.problems == 1
+    assert report.breach
     assert f"s3://bkt/{unseen.key}" in "\n".join(health_lines(report))
 
 

@@ -137,7 +137,8 @@ def test_a_prefix_with_no_tarballs_is_a_breach_with_its_reason() -> None:
     report = build([])
     text = report.to_text()
     # then it is a breach that says why, and nothing is covered
-    assert report.volume_breach and report.breach
+    assert report.volume_breach
+    assert report.breach
     assert "no tarballs under this prefix" in text
     assert "TOO FEW TARBALLS: 0 under s3://bkt/backups/, fewer than the minimum 1" in text
     assert "BREACH" in text
