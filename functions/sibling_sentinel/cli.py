@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .config import Config, comma_list, parse_s3_url
+from .domain.fleet import assess
 from .domain.report import Report, findings_of
 from .domain.restore import RestoreSearch
 from .domain.rules import Requirement
@@ -86,6 +87,19 @@ def _parser() -> argparse.ArgumentParser:
         help="worker processes those folders are listed on; 0: one per usable CPU (0), 1: none",
     )
     sweep.add_argument("--group-depth", type=int, metavar="N", help="folder depth of a host (1)")
+    sweep.add_argument(
+        "--min-tarballs",
+        type=int,
+        metavar="N",
+        help="fewer tarballs under the prefix than this is a breach (1): an empty prefix is never green",
+    )
+    sweep.add_argument(
+        "--max-backup-age",
+        type=int,
+        metavar="SECONDS",
+        help="a host whose newest complete backup is older is overdue (0: not checked, the default, "
+        "as the CLI cannot know the cadence; 93600 suits a nightly backup)",
+    )
     sweep.add_argument(
         "--inventory",
         metavar="s3://BUCKET/PATH/manifest.json",
@@ -234,6 +248,7 @@ def run_sweep(
             ),
         )
         report = sweep.run(bucket, as_folder(prefix), progress=_progress(err) if err.isatty() else None)
+    assess(report, config.fleet_rules(), as_of or report.started_at)  # no previous run, no event path
     if err.isatty():
         err.write("\n")
     if report_path is not None:

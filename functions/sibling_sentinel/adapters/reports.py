@@ -11,9 +11,11 @@ from typing import IO, TYPE_CHECKING, Any, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.checkpoint import Checkpoint
+from ..domain.fleet import PreviousRun
 from ..domain.full_sweep import AlreadyReportedError
 from ..domain.report import Report
-from .errors import error_code, translate
+from ..errors import StorageError
+from .errors import error_code, is_not_found, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -106,3 +108,52 @@ class LambdaInvoker:
             self._lambda.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(payload))
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"invoking {function}") from e
+
+
+class S3RunHistory:
+    """The previous complete sweep of the watched prefix, found through a pointer beside the reports.
+
+    `latest.json` names the last report that a complete nightly (or whole-prefix manual) sweep wrote.
+    A pointer, not a listing of dated folders, so a sub-prefix run's report is never taken for it.
+    """
+
+    def __init__(self, client: S3Client, bucket: str, report_prefix: str) -> None:
+        self._s3 = client
+        self._bucket = bucket
+        self._pointer = f"{report_prefix}latest.json"
+
+    def _read_json(self, key: str) -> Any | None:
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+            return json.load(body)
+        except ClientError as e:
+            if is_not_found(e):
+                return None
+            raise translate(e, f"reading s3://{self._bucket}/{key}") from e
+        except BotoCoreError as e:
+            raise translate(e, f"reading s3://{self._bucket}/{key}") from e
+        except ValueError as e:
+            raise StorageError(f"s3://{self._bucket}/{key} is not JSON: {e}") from e
+
+    def previous(self) -> PreviousRun | None:
+        """None before the first sweep, or when the report it named is gone (a lifecycle rule)."""
+        pointer = self._read_json(self._pointer)
+        if not isinstance(pointer, dict) or not isinstance(pointer.get("report"), str):
+            return None
+        report = self._read_json(pointer["report"])
+        if not isinstance(report, dict):
+            return None
+        try:
+            return PreviousRun.from_report(f"s3://{self._bucket}/{pointer['report']}", report)
+        except (KeyError, TypeError, ValueError) as e:
+            raise StorageError(f"the previous report {pointer['report']} cannot be read: {e}") from e
+
+    def remember(self, uri: str, report: Report) -> None:
+        key = uri.removeprefix(f"s3://{self._bucket}/")
+        body = {"report": key, "prefix": report.prefix, "started_at": report.started_at.isoformat()}
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket, Key=self._pointer, Body=json.dumps(body), ContentType="application/json"
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"writing s3://{self._bucket}/{self._pointer}") from e
