@@ -1,4 +1,4 @@
-"""Fleet health under moto: the event path's own records, the previous run's report, and FullSweep's handler."""
+"""Fleet health under moto: the event path's records, the previous run's report, FullSweep's handler."""
 
 from __future__ import annotations
 
