@@ -88,7 +88,7 @@ class Stack:
         # The template's upload rule, with a queue standing in for OnTarballCreated as its target.
         events.put_rule(
             Name="TarballCreated",
-            EventPattern=json.dumps(upload_pattern(self.bucket, self.prefix, DEFAULT_EXTENSIONS)),
+            EventPattern=json.dumps(upload_pattern(self.bucket, DEFAULT_EXTENSIONS)),
         )
         events.put_targets(Rule="TarballCreated", Targets=[{"Id": "intake", "Arn": self._arn("uploads")}])
         # Whoever subscribes to the product's events (a dashboard, a ticket bot): here, an inbox.

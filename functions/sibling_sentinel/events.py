@@ -85,17 +85,19 @@ def _from_s3_record(record: S3EventRecord) -> NewObject:
     )
 
 
-def upload_pattern(bucket: str, prefix: str, extensions: Sequence[str]) -> dict[str, Any]:
-    """The EventBridge pattern template.yaml deploys: Object Created for tarballs under the prefix only.
+def upload_pattern(bucket: str, extensions: Sequence[str]) -> dict[str, Any]:
+    """The EventBridge pattern template.yaml deploys: Object Created for every key the naming rule calls
+    a tarball, in any case (`suffix` with `equals-ignore-case`), so siblings never invoke the function.
 
-    Wildcards, because a prefix and a suffix on one field cannot be ANDed otherwise; `*` also matches
-    `/`. The demo routes its uploads through this pattern, and a test keeps it equal to the template's.
+    A suffix and a prefix cannot be ANDed on one field, so the watched prefix is left to `Intake.watches`:
+    a tarball outside it costs one invocation that skips it. The demo routes its uploads through this
+    pattern, and a test keeps it equal to the template's.
     """
     return {
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
         "detail": {
             "bucket": {"name": [bucket]},
-            "object": {"key": [{"wildcard": f"{prefix}*{ext}"} for ext in extensions]},
+            "object": {"key": [{"suffix": {"equals-ignore-case": ext}} for ext in extensions]},
         },
     }
