@@ -299,7 +299,9 @@ def run_enable_events(config: Config, bucket: str, dry_run: bool, out: TextIO, f
     from .domain.notifications import BucketNotifications, eventbridge_on, kept_summary, with_eventbridge
     from .wiring import aws_client
 
-    notifications: BucketNotifications = S3BucketNotifications(aws_client(config, "s3"))
+    adapter = S3BucketNotifications(aws_client(config, "s3"))
+    refuse_another_region(bucket, *adapter.regions(bucket))
+    notifications: BucketNotifications = adapter
     current = notifications.read(bucket)
     changed = not eventbridge_on(current)
     after = with_eventbridge(current) if changed else current
@@ -325,6 +327,16 @@ def run_enable_events(config: Config, bucket: str, dry_run: bool, out: TextIO, f
             "S3 may take a few minutes to start sending events.\n"
         )
     return EXIT_OK
+
+
+def refuse_another_region(bucket: str, bucket_region: str, here: str) -> None:
+    """S3 sends its EventBridge events only in the bucket's own region: a stack elsewhere hears nothing."""
+    if bucket_region != here:
+        raise ConfigError(
+            f"s3://{bucket} is in {bucket_region}, but this runs in {here}; S3 sends EventBridge events "
+            f"only in the bucket's region, so deploy the stack and run enable-events in {bucket_region} "
+            f"(AWS_REGION={bucket_region})"
+        )
 
 
 def run_restore_candidate(
