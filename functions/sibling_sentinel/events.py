@@ -46,7 +46,8 @@ def _from_eventbridge(event: Mapping[str, Any]) -> NewObject:
     return NewObject(
         bucket=text_field(parsed.detail.bucket.name, "detail.bucket.name"),
         key=text_field(obj["key"], "detail.object.key"),
-        etag=str(obj.get("etag") or ""),
+        # AWS spells it `etag`; moto's S3 -> EventBridge `eTag`. The sweep finds the check by it.
+        etag=str(obj.get("etag") or obj.get("eTag") or "").strip('"'),
         size=int(obj.get("size") or 0),
         event_time=aware_time(parsed.time, "time"),
     )

@@ -130,6 +130,14 @@ def test_a_host_with_no_complete_backup_ever_is_overdue() -> None:
     assert "newest complete backup never" in "\n".join(health_lines(report))
 
 
+def test_a_new_host_whose_only_tarballs_are_pending_is_not_overdue() -> None:
+    # given a host seen for the first time, its first backup still within the grace period
+    report = build(backup("new-host", "first", 20 * 60, listing=False))
+    # when freshness is checked, then it has not had the chance to be late
+    assess(report, FleetRules(max_backup_age_s=26 * HOUR), NOW)
+    assert report.hosts_overdue == []
+
+
 def test_without_a_maximum_age_freshness_is_said_to_be_unchecked() -> None:
     report = build(backup("h2", "b", 30 * DAY))
     assess(report, FleetRules(), NOW)

@@ -104,8 +104,8 @@ def overdue_hosts(report: Report, max_age_s: int, now: datetime) -> dict[str, st
     limit = now - timedelta(seconds=max_age_s)
     overdue = {}
     for name, group in report.groups.items():
-        if group.newest_tarball is None:
-            continue  # only orphan siblings: no backups were ever judged here, nothing to age
+        if group.newest_tarball is None or group.counts["tarballs"] == group.counts["pending"]:
+            continue  # only orphans, or a new host whose every tarball is still in its grace period
         complete = group.newest_complete
         if complete is not None and complete.last_modified >= limit:
             continue
