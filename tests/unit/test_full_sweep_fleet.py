@@ -114,6 +114,15 @@ def test_an_upload_the_event_path_never_saw_is_counted_and_named() -> None:
     assert "s3://b/backups/h1/unseen.tar" in text
     assert "another region" in text
     assert "'Tarballs not checked'" in text
+    assert "measured by FullSweep alone" in text  # the CLI's confirm cannot see it
+
+
+def test_a_breach_the_cli_can_confirm_does_not_send_the_reader_to_fullsweep() -> None:
+    rig = FullSweepRig(backup("h1", "a", 2 * HOUR) + backup("h2", "b", 7 * DAY), fleet=NIGHTLY_RULES)
+    run(rig, nightly())
+    text = alert_text(rig)
+    assert "--max-backup-age 93600" in text
+    assert "measured by FullSweep alone" not in text
 
 
 def test_a_healthy_fleet_whose_uploads_were_all_checked_pages_nobody() -> None:

@@ -430,6 +430,11 @@ def breach_alert(report: Report, uri: str) -> tuple[str, str]:
         "this prefix? A tarball not checked: see docs/RUNBOOK.md, 'Tarballs not checked'.",
         f"  4. Confirm with: {confirm_command(report)}",
     ]
+    if report.hosts_vanished or report.tarballs_not_checked:
+        lines.append(
+            "     Vanished hosts and unchecked uploads are measured by FullSweep alone: confirm those by "
+            "invoking it with the payload {} (docs/RUNBOOK.md, section 5)."
+        )
     return subject, "\n".join(lines)
 
 
