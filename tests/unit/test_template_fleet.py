@@ -190,3 +190,14 @@ def test_the_key_parameter_takes_a_key_arn_not_an_alias() -> None:
     assert re.fullmatch(pattern, KEY_ARN)
     assert re.fullmatch(pattern, "")
     assert not re.fullmatch(pattern, "arn:aws:kms:us-east-1:123456789012:alias/backups")
+
+
+def test_a_new_stack_sweeps_once_before_its_heartbeat_alarm_exists() -> None:
+    # given the template: the first sweep is a custom resource served by FullSweep
+    resources = template()["Resources"]
+    assert resources["FirstSweep"]["Type"] == "Custom::FirstSweep"
+    assert resources["FirstSweep"]["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["FullSweep", "Arn"]}
+    # then the heartbeat alarm is created only after that sweep answered, and still breaches on silence
+    heartbeat = resources["SweepHeartbeatMissingAlarm"]
+    assert heartbeat["DependsOn"] == "FirstSweep"
+    assert heartbeat["Properties"]["TreatMissingData"] == "breaching"
