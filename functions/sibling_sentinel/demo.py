@@ -80,6 +80,7 @@ HOSTS = tuple(f"host-{n:02}" for n in range(1, 21))
 MAX_BACKUP_AGE_S, MIN_TARBALLS = 26 * HOUR, 500
 OVERDUE = ("alpha", "host-07", "host-17")  # two days without a complete backup, three, and a week
 UNSEEN_HOST = "host-15"  # its newest backup's Object Created event never reached the event path
+VANISHED = "host-21"  # in last night's report, and its folder is gone tonight
 NIGHTS = 30
 TARBALL_BYTES, LISTING_BYTES = 4096, 2048
 
@@ -212,6 +213,11 @@ def run_demo(out: TextIO, serve: bool = False) -> int:
         backdate(DEMO_BUCKET, {o.key: o.age_s for o in history}, now)
         unseen = unseen_upload(history)
         stack.record_checks(checked_history(history, unseen))
+        previous = stack.last_night(now - timedelta(hours=23), [*_hosts(history), VANISHED], _open(history))
+        out.write(
+            f"  last night's sweep (23 h ago) saw {len(_hosts(history)) + 1} hosts, {VANISHED} among them\n"
+            f"  ({previous})\n"
+        )
         from .cli import run_enable_events
 
         out.write(f"  $ sibling-sentinel enable-events --bucket {DEMO_BUCKET}\n  ")
@@ -366,6 +372,15 @@ def _show_hosts(out: TextIO, report: dict[str, Any], now: datetime) -> None:
     out.writelines(f"  {line}\n" for line in table(header, rows))
 
 
+def _hosts(history: tuple[DemoObject, ...]) -> list[str]:
+    return sorted({o.key[len(DEMO_PREFIX) :].split("/")[0] for o in history if o.key.startswith(DEMO_PREFIX)})
+
+
+def _open(history: tuple[DemoObject, ...]) -> list[tuple[str, str]]:
+    """Last night's findings: the history's problems were already there (so tonight's are the new ones)."""
+    return [(o.key, o.key + ".list.txt") for o in history if o.expect in ("missing", "undersized", "stale")]
+
+
 def unseen_upload(history: tuple[DemoObject, ...]) -> str:
     """The newest backup of UNSEEN_HOST: a complete backup that no check ever saw."""
     host = f"{DEMO_PREFIX}{UNSEEN_HOST}/"
@@ -388,7 +403,8 @@ def _show_fleet(out: TextIO, report: dict[str, Any]) -> None:
     out.write(
         f"\n  fleet health: {report['counts']['tarballs']} tarballs (minimum {report['min_tarballs']}); "
         f"hosts overdue (no complete backup in {age / HOUR:g} h): {overdue};\n"
-        f"  uploads the event path never checked: {report['tarballs_not_checked']}\n"
+        f"  hosts vanished since last night: {', '.join(report['hosts_vanished']) or 'none'}; "
+        f"uploads the event path never checked: {report['tarballs_not_checked']}\n"
     )
     out.writelines(f"    not checked: s3://{report['bucket']}/{key}\n" for key in report["not_checked"])
 
@@ -396,6 +412,8 @@ def _show_fleet(out: TextIO, report: dict[str, Any]) -> None:
 def _fleet_check(report: dict[str, Any], unseen: str, metrics: dict[str, list[float]], out: TextIO) -> int:
     """Exit 0 only when the overdue hosts and the unchecked upload were each caught, and counted."""
     wrong = []
+    if report["hosts_vanished"] != [VANISHED]:
+        wrong.append(f"expected hosts vanished [{VANISHED!r}], got {report['hosts_vanished']}")
     if report["hosts_overdue"] != list(OVERDUE):
         wrong.append(f"expected hosts overdue {list(OVERDUE)}, got {report['hosts_overdue']}")
     if (report["tarballs_not_checked"], report["not_checked"]) != (1, [unseen]):
@@ -405,7 +423,11 @@ def _fleet_check(report: dict[str, Any], unseen: str, metrics: dict[str, list[fl
             wrong.append(f"expected {metric} {value}, got {metrics.get(metric)}")
     out.write(
         "== fleet check: "
-        + ("the overdue hosts and the unchecked upload were caught\n" if not wrong else "MISMATCH\n")
+        + (
+            "the overdue hosts, the vanished host and the unchecked upload were caught\n"
+            if not wrong
+            else "MISMATCH\n"
+        )
     )
     out.writelines(f"  {line}\n" for line in wrong)
     return 0 if not wrong else 3

@@ -15,8 +15,9 @@ import json
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from .adapters.aws import client
@@ -131,6 +132,31 @@ class Stack:
         for start in range(0, len(items), 25):
             batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
             ddb.batch_write_item(RequestItems={"IdempotencyTable": batch})
+
+    def last_night(
+        self, started_at: datetime, hosts: Sequence[str], findings: Sequence[tuple[str, str]] = ()
+    ) -> str:
+        """The report a previous complete sweep left, and the `latest.json` that names it (as FullSweep
+        writes them), so tonight's sweep has a run to compare with. Returns the report's URI."""
+        key = f"sibling-sentinel/reports/{started_at:%Y/%m/%d}/last-night.json"
+        report = {
+            "bucket": self.bucket,
+            "prefix": self.prefix,
+            "complete": True,
+            "started_at": started_at.isoformat(),
+            "groups": {host: {} for host in hosts},
+            "hosts_overdue": [],
+            "hosts_vanished": [],
+            "tarballs_not_checked": 0,
+            "findings": [{"key": k, "sibling": sibling} for k, sibling in findings],
+        }
+        s3 = self.client("s3")
+        s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(report).encode())
+        pointer = {"report": key, "prefix": self.prefix, "started_at": started_at.isoformat()}
+        s3.put_object(
+            Bucket=self.bucket, Key="sibling-sentinel/reports/latest.json", Body=json.dumps(pointer)
+        )
+        return f"s3://{self.bucket}/{key}"
 
     def _arn(self, queue: str) -> str:
         return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,8 @@ def flow(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         aged |= {PREFIX + k + ".list.txt": DAY for k, (_, listing) in TONIGHT.items() if listing}
         aged |= {PREFIX + ORPHAN: DAY, PREFIX + STALE: DAY, PREFIX + STALE + ".list.txt": 3 * DAY}
         backdate(BUCKET, aged, now)
+        # the previous night's sweep, before these uploads: tonight's sweep asks the event path about them
+        stack.last_night(now - timedelta(days=2), [])
         sweep = stack.nightly_sweep()
         yield Flow(
             stack, env, checks, check_events, sweep, stack.read_report(sweep["report"]), stack.alerts()

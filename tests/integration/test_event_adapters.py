@@ -176,7 +176,8 @@ def test_demo_runs_end_to_end_and_its_self_check_passes() -> None:
         "self-check: every verdict, alert and metric is the expected one",
         "OVERDUE: host host-17",  # fleet health: the silent host, named in the alert
         "not checked: s3://demo-backups/backups/host-15/",  # the upload the event path never saw
-        "fleet check: the overdue hosts and the unchecked upload were caught",
+        "fleet check: the overdue hosts, the vanished host and the unchecked upload were caught",
+        "VANISHED: host host-21",
     ):
         assert shown in text
 

@@ -37,6 +37,18 @@ def backup(stack: Stack, host: str, name: str, age_s: int) -> tuple[str, str]:
     return key, etag
 
 
+def last_night(
+    stack: Stack, hours_ago: float = 12, measured: bool = True, hosts: tuple[str, ...] = ()
+) -> None:
+    """A previous complete sweep's report, and the pointer that names it, as FullSweep leaves them."""
+    report = Report(BUCKET, "backups/", 0, started_at=NOW - timedelta(hours=hours_ago))
+    report.tarballs_not_checked = 0 if measured else None
+    report.hosts_vanished = list(hosts)
+    key = "sibling-sentinel/reports/last-night.json"
+    stack.s3.put_object(Bucket=REPORTS, Key=key, Body=report.to_json())
+    S3RunHistory(stack.s3, REPORTS, "sibling-sentinel/reports/").remember(f"s3://{REPORTS}/{key}", report)
+
+
 def through_the_event_path(stack: Stack, key: str, etag: str) -> None:
     """OnTarballCreated for the upload, then CheckSiblings on the message it queued."""
     on_tarball_created.handler(eventbridge_created(BUCKET, key, etag=etag), LambdaContext("OnTarballCreated"))
@@ -52,6 +64,7 @@ def test_an_upload_the_event_path_never_saw_is_counted_by_the_nightly_sweep(
     seen, seen_etag = backup(stack, "h1", "seen", 10 * HOUR)
     unseen, _ = backup(stack, "h1", "unseen", 10 * HOUR)
     through_the_event_path(stack, seen, seen_etag)
+    last_night(stack)
     capsys.readouterr()
     # when the nightly sweep runs
     result = full_sweep.handler(nightly(), LambdaContext("FullSweep", aws_request_id="night-1-x"))
@@ -85,6 +98,15 @@ def test_a_host_gone_since_last_night_is_vanished_in_the_next_report(stack: Stac
     (alert,) = stack.alerts()
     assert "VANISHED: host h2" in alert["Body"]
     assert "hosts vanished: new h2" in alert["Body"]
+
+
+def test_the_first_sweep_sets_the_event_paths_baseline(stack: Stack) -> None:
+    # given an upload from before the stack existed, and no previous run
+    backup(stack, "h1", "older", 10 * HOUR)
+    # when the first sweep runs, then it measures nothing about the event path (and pages nobody)
+    result = full_sweep.handler(nightly(), LambdaContext("FullSweep"))
+    assert result["tarballs_not_checked"] is None
+    assert stack.alerts() == []
 
 
 def test_an_empty_watched_prefix_breaches_in_the_handler(

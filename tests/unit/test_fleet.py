@@ -242,12 +242,42 @@ def test_tarballs_settled_before_the_previous_sweep_are_not_asked_about_again() 
     assert records.asked == [[]]
 
 
-def test_the_first_sweep_looks_back_no_further_than_the_records_are_kept() -> None:
+def test_a_first_sweep_sets_the_event_paths_baseline_and_measures_nothing() -> None:
+    # given no previous run: the stack may be minutes old, so no earlier upload was its to see
+    report = build([obj("backups/h1/a.tar", age_s=DAY, etag="f")])
+    records = Records(set())
+    assess(report, FleetRules(), NOW, None, EventPathWatch(records, 3900))
+    # then nothing is asked, and the count is "not measured", not 0
+    assert report.tarballs_not_checked is None
+    assert records.asked == []
+
+
+def test_after_a_first_sweep_the_window_starts_at_that_sweep() -> None:
+    # given the first sweep ran 12 h ago, and tarballs from 13 h and 10 h ago
+    before = obj("backups/h1/before.tar", age_s=13 * HOUR, etag="e")
+    after = obj("backups/h1/after.tar", age_s=10 * HOUR, etag="f")
+    report = build([before, after])
+    first = replace(previous({"h1"}), started_at=NOW - timedelta(hours=12), measured_event_path=False)
+    # when tonight's sweep asks the event path
+    assess(report, FleetRules(), NOW, first, EventPathWatch(Records(set()), 3900))
+    # then only the upload after the first sweep is due
+    assert report.not_checked == [after.key]
+
+
+def test_the_window_reaches_no_further_back_than_the_records_are_kept() -> None:
+    # given the previous sweep ran ten days ago
     beyond = obj("backups/h1/ancient.tar", age_s=LOOKBACK_S + HOUR, etag="e")
     within = obj("backups/h1/recent.tar", age_s=DAY, etag="f")
     report = build([beyond, within])
-    assess(report, FleetRules(), NOW, None, EventPathWatch(Records(set()), 3900))
+    long_ago = replace(previous({"h1"}), started_at=NOW - timedelta(days=10))
+    assess(report, FleetRules(), NOW, long_ago, EventPathWatch(Records(set()), 3900))
     assert report.not_checked == [within.key]
+
+
+def test_previous_run_knows_whether_it_measured_the_event_path() -> None:
+    base = {"prefix": "backups/", "started_at": "2026-11-21T03:00:00Z"}
+    assert PreviousRun.from_report("u", {**base, "tarballs_not_checked": 0}).measured_event_path
+    assert not PreviousRun.from_report("u", {**base, "tarballs_not_checked": None}).measured_event_path
 
 
 def test_without_an_event_path_the_count_is_not_measured() -> None:

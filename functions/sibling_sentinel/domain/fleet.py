@@ -47,6 +47,7 @@ class PreviousRun:
     findings: frozenset[tuple[str, str]]  # (key, sibling) of each finding
     hosts_overdue: frozenset[str]
     hosts_vanished: frozenset[str]
+    measured_event_path: bool = True  # False: it was a first sweep, which set the event path's baseline
 
     @classmethod
     def from_report(cls, uri: str, report: Mapping[str, Any]) -> PreviousRun:
@@ -60,6 +61,7 @@ class PreviousRun:
             frozenset((str(f["key"]), str(f["sibling"])) for f in report.get("findings", [])),
             frozenset(report.get("hosts_overdue", [])),
             frozenset(report.get("hosts_vanished", [])),
+            report.get("tarballs_not_checked") is not None,
         )
 
 
@@ -84,13 +86,17 @@ class EventPathWatch:
     records: CheckRecords
     settle_s: int  # CHECK_DELAY_SECONDS + CHECK_DEADLINE_SECONDS
 
-    def due(
-        self, recent: Iterable[ListedObject], now: datetime, since: datetime | None
-    ) -> list[ListedObject]:
-        """The tarballs that appeared since the last sweep looked (or within the lookback) and are settled."""
+    def due(self, recent: Iterable[ListedObject], now: datetime, previous: PreviousRun) -> list[ListedObject]:
+        """The tarballs settled since the previous sweep looked, no further back than the records last.
+
+        After a sweep that measured the event path, the window starts where its own ended (its start less
+        the settling time); after a first sweep, at that sweep: nothing older was the event path's to see.
+        """
         settled = now - timedelta(seconds=self.settle_s)
-        oldest = now - timedelta(seconds=LOOKBACK_S)
-        start = oldest if since is None else max(oldest, since - timedelta(seconds=self.settle_s))
+        start = previous.started_at
+        if previous.measured_event_path:
+            start -= timedelta(seconds=self.settle_s)
+        start = max(start, now - timedelta(seconds=LOOKBACK_S))
         return sorted((t for t in recent if start < t.last_modified <= settled), key=lambda t: t.key)
 
     def unchecked(self, bucket: str, due: Sequence[ListedObject]) -> list[str]:
@@ -133,9 +139,10 @@ def assess(
     if previous is not None and previous.prefix == report.prefix:
         report.previous = previous
         report.hosts_vanished = sorted(previous.hosts - set(report.groups))
-    if watch is not None:
-        since = report.previous.started_at if report.previous is not None else None
-        unchecked = watch.unchecked(report.bucket, watch.due(report.recent, now, since))
+    # A first sweep (no previous run) sets the baseline: the stack may be minutes old, so uploads before
+    # it were never the event path's to see, and `tarballs_not_checked` stays None (not measured).
+    if watch is not None and report.previous is not None:
+        unchecked = watch.unchecked(report.bucket, watch.due(report.recent, now, report.previous))
         report.tarballs_not_checked = len(unchecked)
         report.not_checked = unchecked[:FIRST_UNCHECKED]
 
