@@ -301,6 +301,8 @@ class FullSweepRig:
         clock_step_s: float = 0.5,
         max_invocations: int = 48,
         concurrency: int = 1,
+        fleet: Any = None,
+        seen: set[str] | None = None,
     ) -> None:
         from sibling_sentinel.config import Config
         from sibling_sentinel.domain.full_sweep import FullSweep
@@ -331,7 +333,18 @@ class FullSweepRig:
             invoker=self.invoker,
             max_invocations=max_invocations,
             concurrency=concurrency,
+            **self._fleet(fleet, seen),
         )
+
+    def _fleet(self, fleet: Any, seen: set[str] | None) -> dict[str, Any]:
+        """Fleet health's ports: the previous run from this rig's own store, and the event path's records."""
+        from sibling_sentinel.domain.fleet import EventPathWatch
+
+        self.history = FakeRunHistory(self.store)
+        self.records = FakeCheckRecords(seen)
+        if fleet is None:
+            return {}
+        return {"fleet": fleet, "history": self.history, "watch": EventPathWatch(self.records, 3900)}
 
 
 def essence(report: Report) -> dict[str, Any]:
@@ -359,3 +372,34 @@ class FakeReportPages:
 
     def keep_history(self, key: str, runs: Any) -> None:
         self.kept[key] = [dict(run) for run in runs]
+
+
+class FakeRunHistory:
+    """The previous run, read back from the reports the rig's store holds, as the S3 pointer does."""
+
+    def __init__(self, store: FakeReportStore) -> None:
+        self.store = store
+        self.latest: str | None = None
+
+    def previous(self) -> Any:
+        from sibling_sentinel.domain.fleet import PreviousRun
+
+        if self.latest is None:
+            return None
+        key = self.latest.split("/", 3)[3]
+        return PreviousRun.from_report(self.latest, self.store.saved[key])
+
+    def remember(self, uri: str, report: Report) -> None:
+        self.latest = uri
+
+
+class FakeCheckRecords:
+    """The idempotency table's records, by check id; None: the event path saw every upload."""
+
+    def __init__(self, seen: set[str] | None) -> None:
+        self.ids = seen
+        self.asked: list[list[str]] = []
+
+    def seen(self, check_ids: Sequence[str]) -> set[str]:
+        self.asked.append(list(check_ids))
+        return set(check_ids) if self.ids is None else self.ids & set(check_ids)

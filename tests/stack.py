@@ -40,6 +40,17 @@ class Stack:
     def put(self, key: str, size: int = 5000) -> str:
         return str(self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"x" * size)["ETag"]).strip('"')
 
+    def checked(self, *keys: str) -> None:
+        """Records, as CheckSiblings' first check does, that the event path saw these uploads."""
+        from sibling_sentinel.adapters.once import record_id
+        from sibling_sentinel.domain.check import check_id_of
+
+        ddb = boto3.client("dynamodb")
+        for key in keys:
+            etag = str(self.s3.head_object(Bucket=BUCKET, Key=key)["ETag"]).strip('"')
+            item = {"id": {"S": record_id(check_id_of(BUCKET, key, etag))}, "status": {"S": "COMPLETED"}}
+            ddb.put_item(TableName="checks-once", Item=item)
+
     def drain(self, url: str) -> list[dict[str, Any]]:
         got = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
         return [json.loads(m["Body"]) for m in got.get("Messages", [])]

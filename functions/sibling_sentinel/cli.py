@@ -26,6 +26,7 @@ from typing import Any, NoReturn, TextIO, cast
 
 from . import __version__
 from .config import Config, check_endpoint_url, comma_list, parse_s3_url
+from .domain.fleet import assess
 from .domain.html_report import render_html
 from .domain.report import Report, findings_of
 from .domain.restore import RestoreSearch
@@ -104,6 +105,19 @@ def _parser() -> argparse.ArgumentParser:
         help="worker processes those folders are listed on; 0: one per usable CPU (0), 1: none",
     )
     sweep.add_argument("--group-depth", type=int, metavar="N", help="folder depth of a host (1)")
+    sweep.add_argument(
+        "--min-tarballs",
+        type=int,
+        metavar="N",
+        help="fewer tarballs under the prefix than this is a breach (1): an empty prefix is never green",
+    )
+    sweep.add_argument(
+        "--max-backup-age",
+        type=int,
+        metavar="SECONDS",
+        help="a host whose newest complete backup is older is overdue (0: not checked, the default, "
+        "as the CLI cannot know the cadence; 93600 suits a nightly backup)",
+    )
     sweep.add_argument(
         "--inventory",
         metavar="s3://BUCKET/PATH/manifest.json",
@@ -299,6 +313,7 @@ def run_sweep(
             ),
         )
         report = sweep.run(bucket, as_folder(prefix), progress=_progress(err) if err.isatty() else None)
+    assess(report, config.fleet_rules(), as_of or report.started_at)  # no previous run, no event path
     if err.isatty():
         err.write("\n")
     if report_path is not None:
@@ -371,7 +386,9 @@ def run_enable_events(config: Config, bucket: str, dry_run: bool, out: TextIO, f
     from .domain.notifications import BucketNotifications, eventbridge_on, kept_summary, with_eventbridge
     from .wiring import aws_client
 
-    notifications: BucketNotifications = S3BucketNotifications(aws_client(config, "s3"))
+    adapter = S3BucketNotifications(aws_client(config, "s3"))
+    refuse_another_region(bucket, *adapter.regions(bucket))
+    notifications: BucketNotifications = adapter
     current = notifications.read(bucket)
     changed = not eventbridge_on(current)
     after = with_eventbridge(current) if changed else current
@@ -397,6 +414,16 @@ def run_enable_events(config: Config, bucket: str, dry_run: bool, out: TextIO, f
             "S3 may take a few minutes to start sending events.\n"
         )
     return EXIT_OK
+
+
+def refuse_another_region(bucket: str, bucket_region: str, here: str) -> None:
+    """S3 sends its EventBridge events only in the bucket's own region: a stack elsewhere hears nothing."""
+    if bucket_region != here:
+        raise ConfigError(
+            f"s3://{bucket} is in {bucket_region}, but this runs in {here}; S3 sends EventBridge events "
+            f"only in the bucket's region, so deploy the stack and run enable-events in {bucket_region} "
+            f"(AWS_REGION={bucket_region})"
+        )
 
 
 def run_restore_candidate(

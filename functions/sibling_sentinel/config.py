@@ -9,6 +9,7 @@ from typing import Any
 
 from .domain.check import MAX_ATTEMPTS, SQS_MAX_DELAY_S, checks_needed
 from .domain.external_sort import DEFAULT_RUN_ROWS
+from .domain.fleet import DEFAULT_MIN_TARBALLS, FleetRules
 from .domain.rules import Requirement, ScopedRule, listing_rule, manifest_rule
 from .domain.sweep import as_folder
 from .domain.tarballs import DEFAULT_EXTENSIONS, TarballNaming
@@ -43,6 +44,9 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "endpoint_url": ("", "--endpoint-url"),
     "inventory_run_rows": ("", "--inventory-run-rows"),
     "aws_max_attempts": ("AWS_MAX_ATTEMPTS", ""),
+    # fleet health (domain/fleet.py)
+    "min_tarballs": ("MIN_TARBALLS", "--min-tarballs"),
+    "max_backup_age_seconds": ("MAX_BACKUP_AGE_SECONDS", "--max-backup-age"),
 }
 
 
@@ -76,6 +80,10 @@ class Config:
     endpoint_url: str | None = None
     aws_max_attempts: int = 8
     inventory_run_rows: int = DEFAULT_RUN_ROWS  # inventory rows sorted in memory at once, in all readers
+    min_tarballs: int = DEFAULT_MIN_TARBALLS
+    # 0: no host's freshness is checked. The CLI's default, because it sweeps any prefix (an archive, a
+    # test fixture) whose cadence it cannot know; the template sets 26 h for a nightly backup.
+    max_backup_age_seconds: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefix", as_folder(self.prefix))
@@ -87,6 +95,8 @@ class Config:
             "threshold",
             "group_depth",
             "check_deadline_seconds",
+            "min_tarballs",
+            "max_backup_age_seconds",
         ):
             if getattr(self, field) < 0:
                 raise ConfigError(f"{_name(field)} must be 0 or more, got {getattr(self, field)}")
@@ -164,6 +174,14 @@ class Config:
         if self.processes:
             return min(self.processes, self.concurrency)
         return max(1, min(cpus, self.concurrency // 2))
+
+    def fleet_rules(self) -> FleetRules:
+        return FleetRules(self.min_tarballs, self.max_backup_age_seconds or None)
+
+    @property
+    def event_path_settle_seconds(self) -> int:
+        """After this long, an upload the event path handled has its first check's record."""
+        return self.check_delay_seconds + self.check_deadline_seconds
 
     def naming(self) -> TarballNaming:
         return TarballNaming(self.tarball_extensions)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -76,6 +77,11 @@ DEMO_OBJECTS: tuple[DemoObject, ...] = (
 
 
 HOSTS = tuple(f"host-{n:02}" for n in range(1, 21))
+# Fleet health: the freshness the template deploys, and the volume a 20-host, 30-night fleet must keep.
+MAX_BACKUP_AGE_S, MIN_TARBALLS = 26 * HOUR, 500
+OVERDUE = ("alpha", "host-07", "host-17")  # two days without a complete backup, three, and a week
+UNSEEN_HOST = "host-15"  # its newest backup's Object Created event never reached the event path
+VANISHED = "host-21"  # in last night's report, and its folder is gone tonight
 NIGHTS = 30
 TARBALL_BYTES, LISTING_BYTES = 4096, 2048
 
@@ -205,7 +211,9 @@ def run_demo(out: TextIO, serve: bool = False, page_path: str | None = None) -> 
     now = datetime.now(UTC)
     history = fleet(now) + DEMO_OBJECTS
     with embedded_s3() as endpoint:
-        stack = Stack(endpoint, DEMO_BUCKET, DEMO_PREFIX)
+        stack = Stack(
+            endpoint, DEMO_BUCKET, DEMO_PREFIX, max_backup_age_s=MAX_BACKUP_AGE_S, min_tarballs=MIN_TARBALLS
+        )
         _env({})
         out.write(f"sibling-sentinel demo: the whole system on an embedded moto server at {endpoint}\n")
         _section(out, "1. Deploy: what `sam deploy` creates, and `sibling-sentinel enable-events`")
@@ -213,12 +221,20 @@ def run_demo(out: TextIO, serve: bool = False, page_path: str | None = None) -> 
         _env(stack.environment())
         out.write(
             f"  bucket s3://{DEMO_BUCKET}, CheckQueue + CheckDLQ, AlertTopic, IdempotencyTable,\n"
-            f"  the upload rule (tarballs under {DEMO_PREFIX} only); check delay {stack.check_delay_s}s and "
+            f"  the upload rule (tarball extensions in any case; the intake keeps {DEMO_PREFIX});\n"
+            f"  check delay {stack.check_delay_s}s and "
             f"deadline {stack.check_deadline_s}s\n  (deployed: 300s and 3600s; the demo compresses time)\n"
         )
         s3 = stack.client("s3")
         seed(s3, DEMO_BUCKET, history)
         backdate(DEMO_BUCKET, {o.key: o.age_s for o in history}, now)
+        unseen = unseen_upload(history)
+        stack.record_checks(checked_history(history, unseen))
+        previous = stack.last_night(now - timedelta(hours=23), [*_hosts(history), VANISHED], _open(history))
+        out.write(
+            f"  last night's sweep (23 h ago) saw {len(_hosts(history)) + 1} hosts, {VANISHED} among them\n"
+            f"  ({previous})\n"
+        )
         from .cli import run_enable_events
 
         out.write(f"  $ sibling-sentinel enable-events --bucket {DEMO_BUCKET}\n  ")
@@ -251,6 +267,7 @@ def run_demo(out: TextIO, serve: bool = False, page_path: str | None = None) -> 
         summary = stack.nightly_sweep()
         report = stack.read_report(summary["report"])
         _show_hosts(out, report, now)
+        _show_fleet(out, report)
         out.write(
             f"\n  {summary['objects_listed']} objects listed, "
             f"{summary['counts']['tarballs']} tarballs judged, "
@@ -282,6 +299,7 @@ def run_demo(out: TextIO, serve: bool = False, page_path: str | None = None) -> 
         out.write(f"  the HTML report, copied here; open it in a browser:\n    {page}\n")
         _show_commands(out, endpoint, serve)
         code = _self_check(report, history, uploads, alerts, stack.metrics, out)
+        code = code or _fleet_check(report, unseen, stack.metrics, out)
         out.write(f"\n(demo took {time.monotonic() - started:.1f}s)\n")
         if serve and code == 0:
             _serve(out)
@@ -351,8 +369,13 @@ def _show_hosts(out: TextIO, report: dict[str, Any], now: datetime) -> None:
         judged = c["tarballs"] - c["pending"]
         coverage = f"{c['ok'] / judged:.0%}" if judged else "-"
         newest = group["newest_tarball"]
-        silent = newest is not None and now - _when(newest) > timedelta(days=2)
-        note = "<- no backup for a week" if silent else ("<- problems" if group["problems"] else "")
+        why = report.get("overdue_reasons", {}).get(name)
+        if why == "silent":
+            note = "<- OVERDUE: no backup for a week" if _age(newest, now).endswith("d ago") else "<- OVERDUE"
+        elif why == "broken":
+            note = "<- OVERDUE: backups without good siblings"
+        else:
+            note = "<- problems" if group["problems"] else ""
         rows.append(
             (
                 name,
@@ -369,13 +392,75 @@ def _show_hosts(out: TextIO, report: dict[str, Any], now: datetime) -> None:
     out.writelines(f"  {line}\n" for line in table(header, rows))
 
 
+def _hosts(history: tuple[DemoObject, ...]) -> list[str]:
+    return sorted({o.key[len(DEMO_PREFIX) :].split("/")[0] for o in history if o.key.startswith(DEMO_PREFIX)})
+
+
+def _open(history: tuple[DemoObject, ...]) -> list[tuple[str, str]]:
+    """Last night's findings: the history's problems were already there (so tonight's are the new ones)."""
+    return [(o.key, o.key + ".list.txt") for o in history if o.expect in ("missing", "undersized", "stale")]
+
+
+def unseen_upload(history: tuple[DemoObject, ...]) -> str:
+    """The newest backup of UNSEEN_HOST: a complete backup that no check ever saw."""
+    host = f"{DEMO_PREFIX}{UNSEEN_HOST}/"
+    return min((o for o in history if o.key.startswith(host) and o.expect == "ok"), key=lambda o: o.age_s).key
+
+
+def checked_history(history: tuple[DemoObject, ...], unseen: str) -> list[tuple[str, str]]:
+    """Every tarball of the last few days but `unseen`, with its etag (the MD5 of its one-part body)."""
+    from .domain.fleet import LOOKBACK_S
+
+    return [
+        (o.key, hashlib.md5(b"x" * o.size, usedforsecurity=False).hexdigest())
+        for o in history
+        if o.expect not in (None, "orphan") and o.age_s < LOOKBACK_S and o.key != unseen
+    ]
+
+
+def _show_fleet(out: TextIO, report: dict[str, Any]) -> None:
+    age, overdue = report["max_backup_age_s"], ", ".join(report["hosts_overdue"]) or "none"
+    out.write(
+        f"\n  fleet health: {report['counts']['tarballs']} tarballs (minimum {report['min_tarballs']}); "
+        f"hosts overdue (no complete backup in {age / HOUR:g} h): {overdue};\n"
+        f"  hosts vanished since last night: {', '.join(report['hosts_vanished']) or 'none'}; "
+        f"uploads the event path never checked: {report['tarballs_not_checked']}\n"
+    )
+    out.writelines(f"    not checked: s3://{report['bucket']}/{key}\n" for key in report["not_checked"])
+
+
+def _fleet_check(report: dict[str, Any], unseen: str, metrics: dict[str, list[float]], out: TextIO) -> int:
+    """Exit 0 only when the overdue hosts and the unchecked upload were each caught, and counted."""
+    wrong = []
+    if report["hosts_vanished"] != [VANISHED]:
+        wrong.append(f"expected hosts vanished [{VANISHED!r}], got {report['hosts_vanished']}")
+    if report["hosts_overdue"] != list(OVERDUE):
+        wrong.append(f"expected hosts overdue {list(OVERDUE)}, got {report['hosts_overdue']}")
+    if (report["tarballs_not_checked"], report["not_checked"]) != (1, [unseen]):
+        wrong.append(f"expected {unseen} alone not checked, got {report['not_checked']}")
+    for metric, value in (("HostsOverdue", len(OVERDUE)), ("TarballsNotChecked", 1)):
+        if metrics.get(metric) != [value]:
+            wrong.append(f"expected {metric} {value}, got {metrics.get(metric)}")
+    out.write(
+        "== fleet check: "
+        + (
+            "the overdue hosts, the vanished host and the unchecked upload were caught\n"
+            if not wrong
+            else "MISMATCH\n"
+        )
+    )
+    out.writelines(f"  {line}\n" for line in wrong)
+    return 0 if not wrong else 3
+
+
 def _show_commands(out: TextIO, endpoint: str, serve: bool) -> None:
     _section(out, "9. Run the same sweep yourself (from this checkout the CLI is .venv/bin/sibling-sentinel)")
     up = "this endpoint stays up until Ctrl-C" if serve else "`sibling-sentinel demo --serve` keeps it up"
     out.write(
         f"  against the embedded endpoint ({up}):\n"
         f"    AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_DEFAULT_REGION=us-east-1 \\\n"
-        f"      sibling-sentinel sweep s3://{DEMO_BUCKET}/{DEMO_PREFIX} --endpoint-url {endpoint}\n"
+        f"      sibling-sentinel sweep s3://{DEMO_BUCKET}/{DEMO_PREFIX} --endpoint-url {endpoint} \\\n"
+        f"      --min-tarballs {MIN_TARBALLS} --max-backup-age {MAX_BACKUP_AGE_S}\n"
         "  against a real bucket (your usual AWS credentials and region):\n"
         "    sibling-sentinel sweep s3://YOUR-BUCKET/backups/ --format json --report sweep.json\n"
         "  or the deployed function (see docs/RUNBOOK.md):\n"

@@ -15,8 +15,9 @@ import json
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from .adapters.aws import client
@@ -53,6 +54,8 @@ class Stack:
     prefix: str
     check_delay_s: int = 1
     check_deadline_s: int = 5
+    max_backup_age_s: int = 0  # MAX_BACKUP_AGE_SECONDS; 0: no host's freshness is checked
+    min_tarballs: int = 1
     urls: dict[str, str] = field(default_factory=dict)
     topic_arn: str = ""
     metrics: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -88,7 +91,7 @@ class Stack:
         # The template's upload rule, with a queue standing in for OnTarballCreated as its target.
         events.put_rule(
             Name="TarballCreated",
-            EventPattern=json.dumps(upload_pattern(self.bucket, self.prefix, DEFAULT_EXTENSIONS)),
+            EventPattern=json.dumps(upload_pattern(self.bucket, DEFAULT_EXTENSIONS)),
         )
         events.put_targets(Rule="TarballCreated", Targets=[{"Id": "intake", "Arn": self._arn("uploads")}])
         # Whoever subscribes to the product's events (a dashboard, a ticket bot): here, an inbox.
@@ -112,9 +115,48 @@ class Stack:
             "CHECK_DELAY_SECONDS": str(self.check_delay_s),
             "CHECK_DEADLINE_SECONDS": str(self.check_deadline_s),
             "REPORT_PREFIX": "sibling-sentinel/reports/",
+            "MIN_TARBALLS": str(self.min_tarballs),
+            "MAX_BACKUP_AGE_SECONDS": str(self.max_backup_age_s),
             "POWERTOOLS_SERVICE_NAME": "sibling-sentinel",
             "POWERTOOLS_METRICS_NAMESPACE": "SiblingSentinel",
         }
+
+    def record_checks(self, tarballs: list[tuple[str, str]]) -> None:
+        """Writes the records the event path's first check leaves, for uploads made before the demo
+        started (its history went through the event path long ago): (key, etag) each."""
+        from .adapters.once import record_id
+        from .domain.check import check_id_of
+
+        ddb = self.client("dynamodb")
+        items = [{"id": {"S": record_id(check_id_of(self.bucket, key, etag))}} for key, etag in tarballs]
+        for start in range(0, len(items), 25):
+            batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+            ddb.batch_write_item(RequestItems={"IdempotencyTable": batch})
+
+    def last_night(
+        self, started_at: datetime, hosts: Sequence[str], findings: Sequence[tuple[str, str]] = ()
+    ) -> str:
+        """The report a previous complete sweep left, and the `latest.json` that names it (as FullSweep
+        writes them), so tonight's sweep has a run to compare with. Returns the report's URI."""
+        key = f"sibling-sentinel/reports/{started_at:%Y/%m/%d}/last-night.json"
+        report = {
+            "bucket": self.bucket,
+            "prefix": self.prefix,
+            "complete": True,
+            "started_at": started_at.isoformat(),
+            "groups": {host: {} for host in hosts},
+            "hosts_overdue": [],
+            "hosts_vanished": [],
+            "tarballs_not_checked": 0,
+            "findings": [{"key": k, "sibling": sibling} for k, sibling in findings],
+        }
+        s3 = self.client("s3")
+        s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(report).encode())
+        pointer = {"report": key, "prefix": self.prefix, "started_at": started_at.isoformat()}
+        s3.put_object(
+            Bucket=self.bucket, Key="sibling-sentinel/reports/latest.json", Body=json.dumps(pointer)
+        )
+        return f"s3://{self.bucket}/{key}"
 
     def _arn(self, queue: str) -> str:
         return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"

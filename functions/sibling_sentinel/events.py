@@ -46,7 +46,8 @@ def _from_eventbridge(event: Mapping[str, Any]) -> NewObject:
     return NewObject(
         bucket=text_field(parsed.detail.bucket.name, "detail.bucket.name"),
         key=text_field(obj["key"], "detail.object.key"),
-        etag=str(obj.get("etag") or ""),
+        # AWS spells it `etag`; moto's S3 -> EventBridge `eTag`. The sweep finds the check by it.
+        etag=str(obj.get("etag") or obj.get("eTag") or "").strip('"'),
         size=int(obj.get("size") or 0),
         event_time=aware_time(parsed.time, "time"),
     )
@@ -85,17 +86,19 @@ def _from_s3_record(record: S3EventRecord) -> NewObject:
     )
 
 
-def upload_pattern(bucket: str, prefix: str, extensions: Sequence[str]) -> dict[str, Any]:
-    """The EventBridge pattern template.yaml deploys: Object Created for tarballs under the prefix only.
+def upload_pattern(bucket: str, extensions: Sequence[str]) -> dict[str, Any]:
+    """The EventBridge pattern template.yaml deploys: Object Created for every key the naming rule calls
+    a tarball, in any case (`suffix` with `equals-ignore-case`), so siblings never invoke the function.
 
-    Wildcards, because a prefix and a suffix on one field cannot be ANDed otherwise; `*` also matches
-    `/`. The demo routes its uploads through this pattern, and a test keeps it equal to the template's.
+    A suffix and a prefix cannot be ANDed on one field, so the watched prefix is left to `Intake.watches`:
+    a tarball outside it costs one invocation that skips it. The demo routes its uploads through this
+    pattern, and a test keeps it equal to the template's.
     """
     return {
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
         "detail": {
             "bucket": {"name": [bucket]},
-            "object": {"key": [{"wildcard": f"{prefix}*{ext}"} for ext in extensions]},
+            "object": {"key": [{"suffix": {"equals-ignore-case": ext}} for ext in extensions]},
         },
     }

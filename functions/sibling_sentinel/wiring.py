@@ -15,14 +15,15 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from .adapters.aws import client
 from .adapters.inventory import S3InventoryFiles
 from .adapters.notify import DefaultBus, SnsNotifier
-from .adapters.once import once_per_step
+from .adapters.once import DynamoCheckRecords, once_per_step
 from .adapters.pool import ThreadPool
-from .adapters.reports import LambdaInvoker, S3Checkpoints, S3ReportPages, S3ReportStore
+from .adapters.reports import LambdaInvoker, S3Checkpoints, S3ReportPages, S3ReportStore, S3RunHistory
 from .adapters.s3 import S3Lister, S3Objects
 from .adapters.s3_content import S3Content
 from .adapters.sqs import SqsCheckQueue
 from .config import Config, parse_s3_url
 from .domain.event_path import Checker, Intake
+from .domain.fleet import RECORDS_KEPT_S, EventPathWatch
 from .domain.full_sweep import FullSweep
 from .domain.inspection import ManifestInspector, ManifestReads, Parallel
 from .domain.inventory import Inventory
@@ -150,7 +151,7 @@ def checker(config: Config, logger: Logger, metrics: Metrics) -> tuple[Checker, 
     once, idempotency = once_per_step(
         aws_client(config, "dynamodb"),
         config.idempotency_table,
-        keep_s=config.check_deadline_seconds + 24 * 3600,
+        keep_s=config.check_deadline_seconds + RECORDS_KEPT_S,  # outlives the sweep's look back
     )
     s3 = aws_client(config, "s3")
     service = Checker(
@@ -199,4 +200,19 @@ def full_sweep(config: Config, logger: Logger, metrics: Metrics) -> FullSweep:
         manifests=(
             _reads(s3, ThreadPool(config.concurrency), config.concurrency) if config.reads_manifests else None
         ),
+        **fleet_health(config, s3, reports),
     )
+
+
+def fleet_health(config: Config, s3: Any, reports: str) -> dict[str, Any]:
+    """FullSweep's fleet ports: its rules, the previous run beside the reports, and the event path's
+    records, read only where the idempotency table is named (the template always names it)."""
+    watch = None
+    if config.idempotency_table:
+        records = DynamoCheckRecords(aws_client(config, "dynamodb"), config.idempotency_table)
+        watch = EventPathWatch(records, config.event_path_settle_seconds)
+    return {
+        "fleet": config.fleet_rules(),
+        "history": S3RunHistory(s3, reports, config.report_prefix),
+        "watch": watch,
+    }

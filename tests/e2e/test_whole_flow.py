@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,8 @@ def flow(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         aged |= {PREFIX + k + ".list.txt": DAY for k, (_, listing) in TONIGHT.items() if listing}
         aged |= {PREFIX + ORPHAN: DAY, PREFIX + STALE: DAY, PREFIX + STALE + ".list.txt": 3 * DAY}
         backdate(BUCKET, aged, now)
+        # the previous night's sweep, before these uploads: tonight's sweep asks the event path about them
+        stack.last_night(now - timedelta(days=2), [])
         sweep = stack.nightly_sweep()
         yield Flow(
             stack, env, checks, check_events, sweep, stack.read_report(sweep["report"]), stack.alerts()
@@ -157,13 +159,17 @@ def test_sweep_report_is_in_s3_and_the_breach_alert_points_to_it(flow: Flow) -> 
     assert flow.report["complete"] is True
     ((alert),) = flow.sweep_alerts
     assert alert["kind"] == "sweep-breach"
-    assert "found 3 problems; the threshold is 0" in alert["text"]
+    # the three verdicts, and the rewritten tarball whose upload event never reached the intake
+    assert "found 4 problems; the threshold is 0" in alert["text"]
+    assert "NOT CHECKED: 1 new tarballs" in alert["text"]
+    assert f"s3://{BUCKET}/{PREFIX}{STALE}" in alert["text"]
     assert flow.sweep["report"] in alert["text"]
 
 
 def test_sweep_metrics_count_every_verdict(flow: Flow) -> None:
     m = flow.stack.metrics
-    assert (m["SweepCompleted"], m["TarballsScanned"], m["Problems"]) == ([1.0], [7.0], [3.0])
+    assert (m["SweepCompleted"], m["TarballsScanned"], m["Problems"]) == ([1.0], [7.0], [4.0])
+    assert m["TarballsNotChecked"] == [1.0]
     assert (m["SiblingsMissing"], m["SiblingsUndersized"], m["SiblingsStale"], m["OrphanSiblings"]) == (
         [1.0],
         [1.0],
@@ -187,3 +193,55 @@ def test_cli_as_a_subprocess_agrees_with_full_sweep(flow: Flow) -> None:
     assert report["counts"] == flow.report["counts"]
     # the CLI lists folders concurrently, so its findings may come in another order
     assert sorted(f["key"] for f in report["findings"]) == sorted(f["key"] for f in flow.report["findings"])
+
+
+# --- every command an alert gives for confirming gives the answer the alert implies ----------------
+
+
+def confirm_command(text: str, marker: str) -> list[str]:
+    """The command after `marker` in an alert, as a shell would split it (s3:// keys may hold spaces)."""
+    (line,) = [line for line in text.splitlines() if marker in line]
+    command = line.split(marker, 1)[1].strip()
+    url_start = command.index("s3://")
+    url_end = command.index(" --", url_start)
+    words = [*command[:url_start].split(), command[url_start:url_end], *command[url_end:].split()]
+    assert words[0] == "sibling-sentinel"
+    return [str(BIN / "sibling-sentinel"), *words[1:]]
+
+
+def run(flow: Flow, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, env=flow.env, capture_output=True, text=True, encoding="utf-8", timeout=120, check=False
+    )
+
+
+def test_the_check_failed_alerts_confirm_command_confirms_the_failure(flow: Flow) -> None:
+    # given each check-failed alert
+    for alert in flow.checks:
+        # when its "Confirm:" command is run as written
+        result = run(flow, confirm_command(alert["text"], "Confirm:"))
+        # then it gives the alert's verdict, and exit 1, not "pending" and exit 0
+        verdict = next(line for line in alert["text"].splitlines() if line.startswith("Verdict:")).split()[1]
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert result.stdout.startswith(verdict), result.stdout
+
+
+def test_the_sweep_breach_alerts_confirm_command_confirms_the_breach(flow: Flow) -> None:
+    ((alert),) = flow.sweep_alerts
+    result = run(flow, [*confirm_command(alert["text"], "Confirm with:"), "--format", "json"])
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["breach"] is True
+    assert report["counts"] == flow.report["counts"]
+
+
+def test_after_the_runbooks_repair_the_same_check_says_ok(flow: Flow) -> None:
+    # given the listing of the upload whose listing never came is uploaded, as the RUNBOOK says
+    (alert,) = [a for a in flow.checks if "Verdict: missing" in a["text"]]
+    key = next(line for line in alert["text"].splitlines() if line.startswith("Backup tarball:"))
+    tarball = key.split("s3://", 1)[1].split("/", 1)[1]
+    flow.stack.client("s3").put_object(Bucket=BUCKET, Key=tarball + ".list.txt", Body=b"x" * 2048)
+    # when the alert's confirm command runs again, then it says ok and exits 0
+    result = run(flow, confirm_command(alert["text"], "Confirm:"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("ok")

@@ -69,6 +69,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             "CHECK_DEADLINE_SECONDS": "3600",
             "REPORT_BUCKET": REPORTS,
             "REPORT_PREFIX": "sibling-sentinel/reports/",
+            "MIN_TARBALLS": "1",
+            "MAX_BACKUP_AGE_SECONDS": "93600",
         }.items():
             monkeypatch.setenv(var, value)
         _forget_clients()

@@ -107,3 +107,18 @@ def test_missing_bucket_is_a_clear_error_exit_3(s3: Any, capsys: pytest.CaptureF
     assert code == 3
     assert "no-such-bucket" in err
     assert "does not exist" in err
+
+
+def test_a_bucket_in_another_region_is_refused_in_one_line_and_left_unchanged(
+    s3: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a bucket in eu-west-1, and this command running in us-east-1
+    s3.create_bucket(Bucket="eu-backups", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    # when events are enabled for it
+    code = main(["enable-events", "--bucket", "eu-backups"], env={})
+    # then it is refused, exit 2, with one line naming both regions, and nothing is written
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "s3://eu-backups is in eu-west-1, but this runs in us-east-1" in err
+    assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket="eu-backups")

@@ -166,7 +166,7 @@ def test_demo_runs_end_to_end_and_its_self_check_passes() -> None:
     for shown in (
         "== 4. The nightly sweep",  # the per-host table
         "host-17  24",  # the host that stopped backing up
-        "<- no backup for a week",
+        "<- OVERDUE: no backup for a week",
         "--- kind=sweep-breach",  # the alerts
         "--- kind=check-failed",
         "SweepCompleted             1",  # the metrics
@@ -174,6 +174,10 @@ def test_demo_runs_end_to_end_and_its_self_check_passes() -> None:
         "s3://demo-backups/sibling-sentinel/reports/",  # the report
         "--endpoint-url http://127.0.0.1:",  # the commands to run it yourself
         "self-check: every verdict, alert and metric is the expected one",
+        "OVERDUE: host host-17",  # fleet health: the silent host, named in the alert
+        "not checked: s3://demo-backups/backups/host-15/",  # the upload the event path never saw
+        "fleet check: the overdue hosts, the vanished host and the unchecked upload were caught",
+        "VANISHED: host host-21",
     ):
         assert shown in text
 

@@ -30,19 +30,22 @@ def seed_breach(stack: Stack) -> None:
     backdate(
         BUCKET, dict.fromkeys(["backups/h1/a.tar", "backups/h1/a.tar.list.txt", "backups/h2/b.tar"], day), NOW
     )
+    stack.checked("backups/h1/a.tar", "backups/h2/b.tar")
 
 
 def test_nightly_breach_is_reported_everywhere_and_does_not_raise(
     stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # given one host with a missing listing
+    # given one host with a missing listing (so h2 has no complete backup: overdue too)
     seed_breach(stack)
     # when the schedule fires
     result = full_sweep.handler(
         event("eventbridge-scheduled.json"), LambdaContext(SWEEP, aws_request_id="abcdef12-x")
     )
     # then it returns the summary (a scheduled run never raises on a breach)
-    assert (result["complete"], result["problems"], result["breach"]) == (True, 1, True)
+    assert (result["complete"], result["problems"], result["breach"]) == (True, 2, True)
+    assert result["hosts_overdue"] == ["h2"]
+    assert result["tarballs_not_checked"] is None  # a first sweep: the event path's baseline
     # and the JSON report is in the report bucket under its dated key
     bucket, _, key = result["report"].removeprefix("s3://").partition("/")
     assert bucket == REPORTS
@@ -70,7 +73,7 @@ def test_manual_run_with_fail_on_breach_raises_after_reporting(
     stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed_breach(stack)
-    with pytest.raises(ThresholdBreachedError, match="1 problems > threshold 0"):
+    with pytest.raises(ThresholdBreachedError, match="2 problems > threshold 0"):
         full_sweep.handler({"fail_on_breach": True}, LambdaContext(SWEEP))
     # the metrics were still flushed and the alert still sent
     assert "SweepCompleted" in emf(capsys.readouterr().out)
@@ -116,6 +119,7 @@ def test_sweep_short_of_time_carries_on_from_a_checkpoint_and_reports_once(
     assert done["run_id"] == paused["run_id"]
     assert done["invocations"] == 2
     keys = [o["Key"] for o in stack.s3.list_objects_v2(Bucket=REPORTS)["Contents"]]
+    keys.remove("sibling-sentinel/reports/latest.json")  # the next run's previous one
     pages = [done["report_html"].removeprefix(f"s3://{REPORTS}/"), "sibling-sentinel/reports/history.json"]
     assert sorted(keys) == sorted([done["report"].removeprefix(f"s3://{REPORTS}/"), *pages])
     assert emf(capsys.readouterr().out)["SweepCompleted"] in ([1.0], 1.0)

@@ -28,6 +28,15 @@ def test_shared_eventbridge_fixture_is_read() -> None:
     assert new.event_time == datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
 
+def test_eventbridge_etag_is_read_in_either_spelling_so_the_sweep_finds_its_check() -> None:
+    # given the same event as AWS spells it (etag) and as moto spells it (eTag)
+    aws = event("eventbridge-object-created.json")
+    moto = event("eventbridge-object-created.json")
+    moto["detail"]["object"]["eTag"] = moto["detail"]["object"].pop("etag")
+    # then both give the object's etag, which names its check
+    assert created_objects(aws)[0].etag == created_objects(moto)[0].etag == "9a0364b9e99bb480dd25e1f0284c8555"
+
+
 def test_shared_records_fixture_decodes_each_key_once() -> None:
     created = created_objects(event("s3-records-object-created.json"))
     assert [c.key for c in created] == [

@@ -107,9 +107,11 @@ def test_problems_at_the_threshold_are_not_a_breach() -> None:
     assert build(FLEET, threshold=1).breach is True
 
 
-def test_coverage_of_a_sweep_with_nothing_judged_is_one() -> None:
+def test_coverage_of_a_sweep_with_nothing_judged_is_zero_not_100_percent() -> None:
+    # given a sweep whose only tarball is still pending
     report = build([obj("backups/h/young.tar", age_s=5)])
-    assert report.coverage == 1.0
+    # then nothing was judged, which is not full coverage, and still no problem
+    assert report.coverage == 0.0
     assert report.problems == 0
 
 
@@ -130,10 +132,18 @@ def test_text_report_shows_summary_findings_and_groups() -> None:
     assert "NONE" in text  # h2 has no complete backup
 
 
-def test_text_report_warns_when_the_prefix_holds_no_tarballs() -> None:
-    text = build([]).to_text()
+def test_a_prefix_with_no_tarballs_is_a_breach_with_its_reason() -> None:
+    # given a sweep of a prefix with no tarballs, at the default minimum of one
+    report = build([])
+    text = report.to_text()
+    # then it is a breach that says why, and nothing is covered
+    assert report.volume_breach
+    assert report.breach
     assert "no tarballs under this prefix" in text
-    assert "within threshold" in text
+    assert "TOO FEW TARBALLS: 0 under s3://bkt/backups/, fewer than the minimum 1" in text
+    assert "BREACH" in text
+    assert report.coverage == 0.0
+    assert report.to_dict()["volume_breach"] is True
 
 
 def test_json_is_ascii_and_keeps_unicode_and_markup_exactly() -> None:

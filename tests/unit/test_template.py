@@ -28,11 +28,14 @@ def env_of(fn: dict[str, Any]) -> dict[str, Any]:
 
 
 def role_statements(cfn: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every statement a role can hold: both branches of a conditional one (`Fn::If`)."""
     return [
-        s
+        branch
         for role in of_type(cfn, "AWS::IAM::Role").values()
         for policy in role["Properties"].get("Policies", [])
         for s in policy["PolicyDocument"]["Statement"]
+        for branch in (s["Fn::If"][1:] if set(s) == {"Fn::If"} else [s])
+        if branch != {"Ref": "AWS::NoValue"}
     ]
 
 
@@ -109,12 +112,12 @@ def upload_pattern(prefix: str = "backups/") -> EventPattern:
 
 
 def test_upload_rule_is_the_pattern_the_demo_and_the_code_use() -> None:
-    assert upload_pattern("p/")._pattern == upload_pattern_of("backup-bucket", "p/", DEFAULT_EXTENSIONS)
+    assert upload_pattern("p/")._pattern == upload_pattern_of("backup-bucket", DEFAULT_EXTENSIONS)
 
 
-def test_upload_rule_extensions_are_the_tarball_extensions() -> None:
+def test_upload_rule_extensions_are_the_tarball_extensions_in_any_case() -> None:
     keys = upload_pattern("p/")._pattern["detail"]["object"]["key"]
-    assert [k["wildcard"].removeprefix("p/*") for k in keys] == list(DEFAULT_EXTENSIONS)
+    assert [k["suffix"]["equals-ignore-case"] for k in keys] == list(DEFAULT_EXTENSIONS)
 
 
 @pytest.mark.parametrize(
@@ -125,6 +128,8 @@ def test_upload_rule_extensions_are_the_tarball_extensions() -> None:
         "backups/h/db dump+v2 100%.tgz",
         "backups/h/résumé & <notes>.tar.gz",
         "backups/deep/er/x.tar.lz4",
+        "backups/HOST/NIGHT.TAR.GZ",
+        "backups/h/Mixed.Tar.Zst",
     ],
 )
 def test_upload_rule_matches_tarballs_under_the_prefix(key: str) -> None:
@@ -137,13 +142,27 @@ def test_upload_rule_matches_tarballs_under_the_prefix(key: str) -> None:
         ("backup-bucket", "backups/host1/2026-11-22.tar.zst.list.txt"),  # a listing
         ("backup-bucket", "backups/host1/2026-11-22.manifest.json"),  # a manifest
         ("backup-bucket", "backups/host1/x.tar.zst.sha256"),  # not a tarball
-        ("backup-bucket", "backups-old/host1/x.tar"),  # beside the prefix, not under it
-        ("backup-bucket", "other/backups/x.tar"),  # outside the prefix
+        ("backup-bucket", "backups/host1/a.tar.gz.d/notes.txt"),  # inside a folder named like one
+        ("backup-bucket", "backups/HOST1/X.TAR.ZST.LIST.TXT"),  # an upper-case listing
         ("another-bucket", "backups/host1/x.tar"),  # another bucket
     ],
 )
 def test_upload_rule_rejects_siblings_and_everything_outside(bucket: str, key: str) -> None:
     assert not upload_pattern().matches_event(eventbridge_created(bucket, key))
+
+
+def test_tarballs_outside_the_prefix_are_routed_and_skipped_by_the_intake() -> None:
+    # given the rule (a suffix cannot be ANDed with a prefix) and the intake that filters the prefix
+    from sibling_sentinel.domain.check import NewObject
+    from sibling_sentinel.domain.event_path import Intake
+
+    from fakes import NOW, FakeLog, FakeQueue
+
+    intake = Intake(FakeQueue(), Config().policy(), "backup-bucket", "backups/", 300, 3600, FakeLog())
+    for key in ("backups-old/host1/x.tar", "other/backups/x.tar"):
+        # when a tarball outside the prefix is uploaded, then it reaches the function, which skips it
+        assert upload_pattern().matches_event(eventbridge_created("backup-bucket", key))
+        assert not intake.watches(NewObject("backup-bucket", key, "e", 1, NOW))
 
 
 def test_upload_rule_with_an_empty_prefix_watches_the_whole_bucket() -> None:
@@ -239,11 +258,13 @@ def test_dead_man_alarm_fires_after_26_hours_without_a_completed_sweep() -> None
     assert alarm["ComparisonOperator"] == "LessThanThreshold"
 
 
-def test_alarms_cover_problems_dlqs_errors_loops_and_failed_checks() -> None:
+def test_alarms_cover_problems_dlqs_errors_loops_and_the_event_paths_dead_man() -> None:
     watched = {(a["Namespace"], a["MetricName"], json.dumps(a.get("Dimensions"))) for a in alarms().values()}
     names = {(ns, metric) for ns, metric, _ in watched}
     assert ("SiblingSentinel", "Problems") in names
-    assert ("SiblingSentinel", "SiblingCheckFailed") in names
+    assert ("SiblingSentinel", "TarballsNotChecked") in names
+    # a failed check pages once, through its own `check-failed` alert, not again through an alarm
+    assert ("SiblingSentinel", "SiblingCheckFailed") not in names
     assert ("AWS/Lambda", "RecursiveInvocationsDropped") in names
     for fn in ("OnTarballCreated", "CheckSiblings", "FullSweep"):
         assert (
@@ -315,7 +336,7 @@ def s3_statements(fn: str) -> list[dict[str, Any]]:
     values = parameter_values()
     cfn = transformed()
     role = cfn["Resources"][f"{fn}Role"]["Properties"]
-    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] if "Action" in s]
     return [
         resolve(s, values) for s in statements if any(str(a).startswith("s3:") for a in as_list(s["Action"]))
     ]
@@ -329,16 +350,19 @@ def test_s3_reads_are_scoped_to_the_prefix(fn: str) -> None:
     assert listing["Condition"] == {"StringLike": {"s3:prefix": "backups/*"}}
     reads = [s["Resource"] for s in statements if "s3:GetObject" in as_list(s["Action"])]
     assert reads[0] == "arn:aws:s3:::backup-bucket/backups/*"
-    # FullSweep also reads back its own checkpoints and run history, and nothing else under the report prefix
-    own = ["checkpoints/*", "history.json"] if fn == "FullSweep" else []
-    assert [r["Fn::Sub"][0] for r in reads[1:]] == [
-        "arn:${AWS::Partition}:s3:::${Bucket}/${ReportPrefix}" + name for name in own
-    ]
-    # and may list only the run history's exact name there, to tell "none yet" from "denied"
-    assert [h["Condition"] for h in history] == (
-        [{"StringEquals": {"s3:prefix": "sibling-sentinel/reports/history.json"}}]
+    # FullSweep also reads back its own checkpoints, the previous run's report and the run history, and
+    # nothing else
+    assert [r["Fn::Sub"][0] for r in reads[1:]] == (
+        [
+            "arn:${AWS::Partition}:s3:::${Bucket}/${ReportPrefix}checkpoints/*",
+            "arn:${AWS::Partition}:s3:::${Bucket}/${ReportPrefix}*",
+        ]
         if fn == "FullSweep"
         else []
+    )
+    # and may list only under the report prefix, to tell "none yet" from "denied"
+    assert [h["Condition"] for h in history] == (
+        [{"StringLike": {"s3:prefix": "sibling-sentinel/reports/*"}}] if fn == "FullSweep" else []
     )
 
 

@@ -11,10 +11,11 @@ from typing import IO, TYPE_CHECKING, Any, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.checkpoint import Checkpoint
+from ..domain.fleet import PreviousRun
 from ..domain.full_sweep import AlreadyReportedError
 from ..domain.report import Report
 from ..errors import StorageError
-from .errors import error_code, translate
+from .errors import error_code, is_not_found, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -109,6 +110,27 @@ class LambdaInvoker:
             raise translate(e, f"invoking {function}") from e
 
 
+def read_if_listed(s3: S3Client, bucket: str, key: str, what: str) -> bytes | None:
+    """The object's bytes, or None when it is not there.
+
+    Listed first, by its exact name: without an unconditioned `s3:ListBucket`, reading a key that is
+    not there answers 403, which must not be taken for "not there", nor fail a stack's first run. A
+    key deleted between the listing and the read still answers 404, which is "not there" too.
+    """
+    try:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+        if not any(o["Key"] == key for o in listed.get("Contents", [])):
+            return None
+        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as e:
+        if is_not_found(e):
+            return None
+        raise translate(e, what) from e
+    except BotoCoreError as e:
+        raise translate(e, what) from e
+    return body
+
+
 class S3ReportPages:
     """The HTML pages and the run history, beside the JSON reports."""
 
@@ -130,18 +152,11 @@ class S3ReportPages:
         return uri
 
     def history(self, key: str) -> list[dict[str, Any]]:
-        """No history yet is an empty one; an unreadable one is an error (the page would lie about it).
-
-        Listed first, by its exact name: without an unconditioned `s3:ListBucket`, reading a key that is
-        not there answers 403, which must not be taken for "no history yet", nor fail the first run."""
+        """No history yet is an empty one; an unreadable one is an error (the page would lie about it)."""
         uri = f"s3://{self._bucket}/{key}"
-        try:
-            listed = self._s3.list_objects_v2(Bucket=self._bucket, Prefix=key, MaxKeys=1)
-            if not any(o["Key"] == key for o in listed.get("Contents", [])):
-                return []
-            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        except (ClientError, BotoCoreError) as e:
-            raise translate(e, f"reading the run history {uri}") from e
+        body = read_if_listed(self._s3, self._bucket, key, f"reading the run history {uri}")
+        if body is None:
+            return []
         try:
             runs = json.loads(body)["runs"]
         except (ValueError, KeyError, TypeError) as e:
@@ -156,3 +171,48 @@ class S3ReportPages:
             self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/json")
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"writing the run history s3://{self._bucket}/{key}") from e
+
+
+class S3RunHistory:
+    """The previous complete sweep of the watched prefix, found through a pointer beside the reports.
+
+    `latest.json` names the last report that a complete nightly (or whole-prefix manual) sweep wrote.
+    A pointer, not a listing of dated folders, so a sub-prefix run's report is never taken for it.
+    """
+
+    def __init__(self, client: S3Client, bucket: str, report_prefix: str) -> None:
+        self._s3 = client
+        self._bucket = bucket
+        self._pointer = f"{report_prefix}latest.json"
+
+    def _read_json(self, key: str) -> Any | None:
+        body = read_if_listed(self._s3, self._bucket, key, f"reading s3://{self._bucket}/{key}")
+        if body is None:
+            return None
+        try:
+            return json.loads(body)
+        except ValueError as e:
+            raise StorageError(f"s3://{self._bucket}/{key} is not JSON: {e}") from e
+
+    def previous(self) -> PreviousRun | None:
+        """None before the first sweep, or when the report it named is gone (a lifecycle rule)."""
+        pointer = self._read_json(self._pointer)
+        if not isinstance(pointer, dict) or not isinstance(pointer.get("report"), str):
+            return None
+        report = self._read_json(pointer["report"])
+        if not isinstance(report, dict):
+            return None
+        try:
+            return PreviousRun.from_report(f"s3://{self._bucket}/{pointer['report']}", report)
+        except (KeyError, TypeError, ValueError) as e:
+            raise StorageError(f"the previous report {pointer['report']} cannot be read: {e}") from e
+
+    def remember(self, uri: str, report: Report) -> None:
+        key = uri.removeprefix(f"s3://{self._bucket}/")
+        body = {"report": key, "prefix": report.prefix, "started_at": report.started_at.isoformat()}
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket, Key=self._pointer, Body=json.dumps(body), ContentType="application/json"
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"writing s3://{self._bucket}/{self._pointer}") from e

@@ -113,6 +113,16 @@ class S3BucketNotifications:
         current.pop("ResponseMetadata", None)
         return current
 
+    def regions(self, bucket: str) -> tuple[str, str]:
+        """The bucket's region, and the region this client runs in (where the events would be wanted)."""
+        try:
+            where = self._s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"reading the region of s3://{bucket}") from e
+        # S3 answers no constraint for us-east-1, and the legacy "EU" for eu-west-1
+        region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(where, str(where))
+        return region, str(self._s3.meta.region_name or "us-east-1")
+
     def write(self, bucket: str, configuration: Mapping[str, Any]) -> None:
         """Existing destinations are not re-validated: a broken one of someone else's must not block this."""
         try:

@@ -206,7 +206,8 @@ def alert_text(msg: CheckMessage, verdict: TarballVerdict) -> tuple[str, str]:
         "",
         "What to do next:",
         "  1. Look at the backup job that wrote this tarball: did its listing step run, and did it fail?",
-        f"  2. Confirm: sibling-sentinel check s3://{msg.bucket}/{msg.key}",
+        # --grace 0: the check's deadline was its grace; the CLI's default grace would say "pending"
+        f"  2. Confirm: sibling-sentinel check s3://{msg.bucket}/{msg.key} --grace 0",
         "  3. Recreate the sibling from the tarball (a listing is `tar -tf <tarball>`; a manifest is "
         "written by the backup job) and upload it to the expected key above.",
         "  4. The nightly sweep keeps reporting this tarball until its siblings are fixed.",

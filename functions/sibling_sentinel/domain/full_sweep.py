@@ -6,13 +6,14 @@ The nightly run and a person's manual invoke share this code; they differ only i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from ..errors import ConfigError, SentinelError
 from .checkpoint import Checkpoint, Checkpoints, Invoker
 from .event_path import Counter, EventBus, Log, Notifier, sns_subject
+from .fleet import EventPathWatch, FleetRules, RunHistory, assess, changes_lines, health_lines
 from .html_report import console_object_url, render_html
 from .inspection import ManifestReads
 from .report import Report
@@ -162,6 +163,10 @@ class FullSweep:
     # with `pages`, every reported run also writes its HTML page and keeps the run history
     pages: ReportPages | None = None
     region: str = ""  # the reports' region, for S3 console links
+    # fleet health (fleet.py): volume and freshness rules, the previous run, the event path's records
+    fleet: FleetRules = field(default_factory=FleetRules)
+    history: RunHistory | None = None
+    watch: EventPathWatch | None = None
 
     def run(
         self,
@@ -203,6 +208,7 @@ class FullSweep:
         run_id = run_id or f"{report.started_at:%Y%m%dT%H%M%SZ}-{invocation_id[:8]}"
         if not report.complete and self._can_carry_on(function, invocation):
             return self._carry_on(request, report, run_id, invocation, function, loaded)
+        self._assess_fleet(request, report, as_of)  # FLEET HEALTH: the one step after the sweep
         context = {"run_id": run_id, "prefix": request.prefix, "dry_run": request.dry_run}
         page: ReportPage | None = None
         if request.dry_run:
@@ -220,6 +226,7 @@ class FullSweep:
         if uri is not None:
             result["report_html"] = page.uri if page is not None else None
             self._publish(request, report, run_id, uri, result, page)
+            self._remember(request, report, uri)
         if loaded and self.checkpoints is not None:
             self.checkpoints.delete(loaded)
         result["invocations"] = invocation
@@ -261,6 +268,20 @@ class FullSweep:
         return ReportPage.at(
             self.pages.put_page(page_key(self.report_prefix, report.started_at, run_id), html), self.region
         )
+
+    def _assess_fleet(self, request: SweepRequest, report: Report, as_of: datetime | None) -> None:
+        """Volume, freshness, vanished hosts and the event path, judged on the finished report.
+
+        The previous run is read only for the watched prefix, whose runs alone are remembered.
+        """
+        whole = request.prefix == self.watched_prefix
+        previous = self.history.previous() if self.history is not None and whole else None
+        assess(report, self.fleet, as_of or report.started_at, previous, self.watch)
+
+    def _remember(self, request: SweepRequest, report: Report, uri: str) -> None:
+        """A complete sweep of the watched prefix becomes the next run's previous one."""
+        if self.history is not None and report.complete and request.prefix == self.watched_prefix:
+            self.history.remember(uri, report)
 
     @property
     def _checkpoint_folder(self) -> str:
@@ -363,6 +384,10 @@ class FullSweep:
         for verdict, name in VERDICT_METRICS.items():
             self.metrics.count(name, counts[verdict.value])
         self.metrics.count("Problems", report.problems)
+        if report.max_backup_age_s is not None:
+            self.metrics.count("HostsOverdue", len(report.overdue))
+        if report.tarballs_not_checked is not None:
+            self.metrics.count("TarballsNotChecked", report.tarballs_not_checked)
         self.metrics.percent("CoveragePercent", round(report.coverage * 100, 3))
         self.metrics.seconds("SweepDurationSeconds", report.duration_s)
         self.metrics.count("SweepCompleted")
@@ -390,6 +415,11 @@ def summary(report: Report, run_id: str, uri: str | None, dry_run: bool = False)
         "duration_s": round(report.duration_s, 3),
         "report": uri,
         "worst_groups": worst_groups(report),
+        "min_tarballs": report.min_tarballs,
+        "volume_breach": report.volume_breach,
+        "hosts_overdue": report.hosts_overdue,
+        "hosts_vanished": sorted(report.hosts_vanished),
+        "tarballs_not_checked": report.tarballs_not_checked,
     }
 
 
@@ -437,11 +467,15 @@ def _page_lines(page: ReportPage | None) -> list[str]:
 
 def breach_alert(report: Report, uri: str, page: ReportPage | None = None) -> tuple[str, str]:
     subject = sns_subject(f"sibling-sentinel: {report.problems} backup problems in s3://{report.bucket}")
+    fleet = health_lines(report)
     lines = [
         f"The sweep of s3://{report.bucket}/{report.prefix} found {report.problems} problems; "
         f"the threshold is {report.threshold}.",
         "",
         _counts_line(report),
+        *(["", "Fleet health:", *(f"  {line}" for line in fleet)] if fleet else []),
+        "",
+        *changes_lines(report),
         "",
         *_groups_lines(report),
         "",
@@ -456,9 +490,24 @@ def breach_alert(report: Report, uri: str, page: ReportPage | None = None) -> tu
         "step run and succeed?",
         "  2. Regenerate the sibling from the tarball (a listing is `tar -tf <tarball>`) and upload it to "
         "the expected key.",
-        f"  3. Confirm with: sibling-sentinel sweep s3://{report.bucket}/{report.prefix}",
+        "  3. An overdue or vanished host: is its backup job still scheduled, and does it still write under "
+        "this prefix? A tarball not checked: see docs/RUNBOOK.md, 'Tarballs not checked'.",
+        f"  4. Confirm with: {confirm_command(report)}",
     ]
+    if report.hosts_vanished or report.tarballs_not_checked:
+        lines.append(
+            "     Vanished hosts and unchecked uploads are measured by FullSweep alone: confirm those by "
+            "invoking it with the payload {} (docs/RUNBOOK.md, section 5)."
+        )
     return subject, "\n".join(lines)
+
+
+def confirm_command(report: Report) -> str:
+    """The CLI sweep that judges the prefix by the same volume and freshness rules as this report."""
+    flags = f" --threshold {report.threshold} --min-tarballs {report.min_tarballs}"
+    if report.max_backup_age_s is not None:
+        flags += f" --max-backup-age {report.max_backup_age_s}"
+    return f"sibling-sentinel sweep s3://{report.bucket}/{report.prefix}{flags}"
 
 
 def incomplete_alert(report: Report, run_id: str, uri: str) -> tuple[str, str]:

@@ -9,14 +9,20 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import IO, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from .manifest import Checksum
 from .objects import ListedObject
 from .rules import folder_of
 from .verdicts import Orphan, Outcome, TarballVerdict, Verdict
 
+if TYPE_CHECKING:
+    from .fleet import PreviousRun
+
 TOP_GROUP = "."  # tarballs that sit above the group depth, directly under the prefix
+# Tarballs this much younger than the sweep are kept (key, size, time, etag) in `Report.recent`, so the
+# fleet check can ask the event path about them; older ones were settled by earlier sweeps.
+RECENT_S = 4 * 24 * 3600
 _OK = Verdict.OK  # module constants: reading `Verdict.OK` or a member's `.value` is a Python-level lookup
 _VALUE = {v: v.value for v in Verdict}
 
@@ -291,6 +297,7 @@ class Tally:
     objects: int
     groups: dict[str, Group]
     findings: list[Finding]
+    recent: list[ListedObject] = field(default_factory=list)
 
 
 @dataclass
@@ -309,6 +316,19 @@ class Report:
     groups: dict[str, Group] = field(default_factory=dict)
     findings: FindingLog = field(default_factory=FindingLog)
     _last_folder: tuple[str, Group] | None = field(default=None, init=False, repr=False, compare=False)
+    # --- fleet health (`fleet.assess` fills these in once the sweep is finished) ---
+    min_tarballs: int = 1
+    max_backup_age_s: int | None = None
+    overdue: dict[str, str] = field(default_factory=dict)  # host -> fleet.OVERDUE_SILENT or _BROKEN
+    hosts_vanished: list[str] = field(default_factory=list)
+    tarballs_not_checked: int | None = None  # None: not measured (the CLI has no event path)
+    not_checked: list[str] = field(default_factory=list)  # the first keys of those
+    previous: PreviousRun | None = field(default=None, repr=False, compare=False)
+    recent: list[ListedObject] = field(default_factory=list, repr=False, compare=False)
+    _recent_since: datetime = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._recent_since = self.started_at - timedelta(seconds=RECENT_S)
 
     def add(self, outcome: Outcome) -> None:
         """Outcomes come folder by folder, so the group of the last folder is remembered."""
@@ -322,13 +342,15 @@ class Report:
             group = self.groups.setdefault(name, Group(name))
             self._last_folder = (folder, group)
         group.add(outcome)
+        if type(outcome) is TarballVerdict and outcome.tarball.last_modified > self._recent_since:
+            self.recent.append(outcome.tarball)
         for finding in findings_of(outcome):
             self.findings.add(finding)
 
     def take(self, objects: int) -> Tally:
         """What was added since the last take, for a report in another process to `merge`."""
-        tally = Tally(objects, self.groups, self.findings.take())
-        self.groups, self._last_folder = {}, None
+        tally = Tally(objects, self.groups, self.findings.take(), self.recent)
+        self.groups, self._last_folder, self.recent = {}, None, []
         return tally
 
     def merge(self, tally: Tally) -> None:
@@ -341,6 +363,7 @@ class Report:
                 mine.merge(group)
         for finding in tally.findings:
             self.findings.add(finding)
+        self.recent += tally.recent
 
     @property
     def counts(self) -> Counter[str]:
@@ -364,6 +387,7 @@ class Report:
                 ]
                 for name, g in self.groups.items()
             },
+            "recent": [t.to_row() for t in self.recent],
         }
 
     @classmethod
@@ -379,13 +403,34 @@ class Report:
         for name, (counts, newest, complete, *calendar) in state["groups"].items():
             nights = {int(n): Verdict(v) for n, v in (calendar[0] if calendar else {}).items()}
             report.groups[name] = Group(name, Counter(counts), _object(newest), _object(complete), nights)
+        report.recent = [ListedObject.from_row(row) for row in state.get("recent", [])]
         for finding in findings:
             report.findings.add(Finding.from_dict(finding))
         return report
 
     @property
     def problems(self) -> int:
-        return _problems(self.counts)
+        """Every verdict that is a problem, and every fleet problem: each overdue or vanished host,
+        each tarball the event path never saw, and a prefix with too few tarballs."""
+        return _problems(self.counts) + self.fleet_problems
+
+    @property
+    def fleet_problems(self) -> int:
+        return (
+            len(self.overdue)
+            + len(self.hosts_vanished)
+            + (self.tarballs_not_checked or 0)
+            + int(self.volume_breach)
+        )
+
+    @property
+    def volume_breach(self) -> bool:
+        """Fewer tarballs than MIN_TARBALLS in a finished sweep: never green, whatever the threshold."""
+        return self.complete and self.counts["tarballs"] < self.min_tarballs
+
+    @property
+    def hosts_overdue(self) -> list[str]:
+        return sorted(self.overdue)
 
     def to_counts(self) -> dict[str, int]:
         """DESIGN.md's `counts`: tarballs and every verdict, zeros included."""
@@ -394,14 +439,15 @@ class Report:
     @property
     def breach(self) -> bool:
         """Problems above the threshold; an incomplete sweep's count is a floor, so it can breach too."""
-        return self.problems > self.threshold
+        return self.problems > self.threshold or self.volume_breach
 
     @property
     def coverage(self) -> float:
-        """`ok` over the tarballs that are not pending; 1.0 when there is nothing to judge."""
+        """`ok` over the tarballs that are not pending; 0.0 when there is nothing to judge, because
+        coverage of nothing is not 100 %."""
         counts = self.counts
         judged = counts["tarballs"] - counts[Verdict.PENDING.value]
-        return 1.0 if judged == 0 else counts[Verdict.OK.value] / judged
+        return 0.0 if judged == 0 else counts[Verdict.OK.value] / judged
 
     def _head(self) -> dict[str, Any]:
         return {
@@ -415,10 +461,28 @@ class Report:
             "threshold": self.threshold,
             "breach": self.breach,
             "coverage": round(self.coverage, 6),
-            "groups": {name: self.groups[name].to_dict() for name in sorted(self.groups)},
+            "groups": {
+                name: {**self.groups[name].to_dict(), "overdue": name in self.overdue}
+                for name in sorted(self.groups)
+            },
             "started_at": _iso(self.started_at),
             "duration_s": round(self.duration_s, 3),
             "warnings": self.warnings,
+            **self._fleet_head(),
+        }
+
+    def _fleet_head(self) -> dict[str, Any]:
+        """The fleet's health, beside the verdicts' counts (fields added to the contract, none changed)."""
+        return {
+            "min_tarballs": self.min_tarballs,
+            "max_backup_age_s": self.max_backup_age_s,
+            "volume_breach": self.volume_breach,
+            "hosts_overdue": self.hosts_overdue,
+            "overdue_reasons": {name: self.overdue[name] for name in self.hosts_overdue},
+            "hosts_vanished": sorted(self.hosts_vanished),
+            "tarballs_not_checked": self.tarballs_not_checked,
+            "not_checked": list(self.not_checked),
+            "previous_report": self.previous.uri if self.previous is not None else None,
         }
 
     @property
@@ -480,15 +544,23 @@ class Report:
         return parsed
 
     def write_text(self, out: TextIO, max_findings: int | None = None) -> None:
-        """The text report (domain/text_report.py): findings by host, capped, then hosts, summary last."""
+        """The text report (domain/text_report.py): findings by host, capped, then hosts, the fleet's
+        health (too few tarballs, overdue, vanished, unchecked), summary last."""
         from .text_report import MAX_FINDINGS, write_text_report
 
-        write_text_report(self.to_mapping(), out, MAX_FINDINGS if max_findings is None else max_findings)
+        limit = MAX_FINDINGS if max_findings is None else max_findings
+        write_text_report(self.to_mapping(), out, limit, health=_health_lines(self))
 
     def to_text(self) -> str:
         buffer = io.StringIO()
         self.write_text(buffer)
         return buffer.getvalue()
+
+
+def _health_lines(report: Report) -> list[str]:
+    from .fleet import health_lines  # fleet builds on this module
+
+    return health_lines(report)
 
 
 def table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:

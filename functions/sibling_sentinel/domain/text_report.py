@@ -7,7 +7,7 @@ first N findings in key order, holding only those N, and the summary is the last
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
 from typing import Any, TextIO
 
@@ -76,8 +76,11 @@ def _host_rows(groups: Mapping[str, Mapping[str, Any]]) -> tuple[list[tuple[str,
     return rows, len(groups) - len(names)
 
 
-def write_text_report(report: Mapping[str, Any], out: TextIO, max_findings: int = MAX_FINDINGS) -> None:
-    """Findings (sorted by key, under their host, at most `max_findings`), hosts, then the summary."""
+def write_text_report(
+    report: Mapping[str, Any], out: TextIO, max_findings: int = MAX_FINDINGS, health: Sequence[str] = ()
+) -> None:
+    """Findings (sorted by key, under their host, at most `max_findings`), hosts, the fleet's `health`
+    lines (or, without them, the overdue and vanished hosts named in the report), then the summary."""
     groups: Mapping[str, Mapping[str, Any]] = report.get("groups") or {}
     prefix = str(report["prefix"])
     out.write(
@@ -99,7 +102,9 @@ def write_text_report(report: Mapping[str, Any], out: TextIO, max_findings: int 
         out.write("\nHOSTS\n" + "\n".join(table(header, rows)) + "\n")
         if hidden:
             out.write(f"and {hidden} more hosts with no problem; see --format json\n")
-    for flag in ("hosts_overdue", "hosts_vanished"):
+    if health:
+        out.write("\nFLEET\n" + "\n".join(health) + "\n")
+    for flag in () if health else ("hosts_overdue", "hosts_vanished"):
         names = report.get(flag) or []
         if names:
             shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")

@@ -7,7 +7,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import wiring
+from ..adapters.stack_response import PresignedResponder
 from ..config import Config
+from ..domain.first_sweep import is_stack_event, on_stack_event
 from ..domain.full_sweep import SweepRequest
 from ..observability import observability
 
@@ -18,7 +20,15 @@ logger, metrics = observability()
 @logger.inject_lambda_context(log_event=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = Config.from_env()
-    request = SweepRequest.from_event(event, config.prefix, config.threshold)
+    if is_stack_event(event):  # the stack's first sweep, run as it is created (domain/first_sweep.py)
+        nightly = SweepRequest(config.prefix, config.threshold, scheduled=True)
+        return on_stack_event(
+            event, lambda: _sweep(config, nightly, context), metrics.flush_metrics, PresignedResponder()
+        )
+    return _sweep(config, SweepRequest.from_event(event, config.prefix, config.threshold), context)
+
+
+def _sweep(config: Config, request: SweepRequest, context: LambdaContext) -> dict[str, Any]:
     return wiring.full_sweep(config, logger, metrics).run(
         request,
         context.aws_request_id,
