@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sibling_sentinel.demo import DAY, HOSTS, HOUR, NIGHTS, fleet
+from sibling_sentinel.demo import DAY, HOSTS, HOUR, NIGHTS, VANISHED, fleet
 
 pytestmark = pytest.mark.e2e
 
@@ -142,9 +142,9 @@ def test_the_calendar_shows_every_host_every_night_and_the_broken_nights(
     calendar = Calendar()
     calendar.feed(result.stdout)
 
-    # then there is one row per host, each with the last 30 nights
+    # then there is one row per host, the vanished one too, each with the last 30 nights
     assert console_lines(result) == []
-    assert sorted(calendar.rows) == sorted((*HOSTS, *DEMO_HOSTS))
+    assert sorted(calendar.rows) == sorted((*HOSTS, *DEMO_HOSTS, VANISHED))
     assert {len(nights) for nights in calendar.rows.values()} == {NIGHTS}
     # and every broken night of the fleet carries its verdict
     for host, nights in expected_broken_cells(started).items():
@@ -153,6 +153,8 @@ def test_the_calendar_shows_every_host_every_night_and_the_broken_nights(
     # and host-17, which stopped backing up a week ago, has no backup on its last nights
     last = (started - timedelta(seconds=DAY - 2 * HOUR)).date().isoformat()
     assert calendar.rows["host-17"][last] == "no backup"
+    # and the vanished host, gone tonight, has no backup on any night shown
+    assert set(calendar.rows[VANISHED].values()) == {"no backup"}
 
 
 def test_a_script_error_reaches_the_console_check(tmp_path: Path) -> None:
