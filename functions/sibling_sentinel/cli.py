@@ -134,6 +134,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("--concurrency", type=int, metavar="N", help="manifest reads in parallel (16)")
 
+    from .cli_verify import add_commands
+
+    add_commands(sub, common)
+
     demo = sub.add_parser("demo", help="the whole system on an embedded moto server; no AWS account needed")
     demo.add_argument("--serve", action="store_true", help="keep the embedded endpoint up afterwards")
     return p
@@ -368,6 +372,12 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
         config = _config(args, environment)
         if args.command == "enable-events":
             return run_enable_events(config, args.bucket, args.dry_run, sys.stdout, args.format)
+        if args.command in ("verify", "repair"):
+            from .cli_verify import run_repair, run_verify
+
+            if args.command == "verify":
+                return run_verify(config, args.url, sys.stdout, args.format)
+            return run_repair(config, args, sys.stdout, err, sys.stdin)
         bucket, rest = parse_s3_url(args.url)
         if args.command == "restore-candidate":
             return run_restore_candidate(config, bucket, rest, args, sys.stdout, err)

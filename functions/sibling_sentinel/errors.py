@@ -33,3 +33,11 @@ class ConfigError(ValueError):
     """A bad flag or environment variable; the CLI exits 2."""
 
     exit_code = 2
+
+
+class ObjectChangedError(SentinelError):
+    """An object changed between being judged and being read or written (a conditional request's 412)."""
+
+
+class WriteRefusedError(SentinelError):
+    """A write that would land outside `*.list.txt` under the watched prefix; never sent."""
