@@ -65,7 +65,8 @@ def test_long_and_odd_names_are_read_in_every_tar_format(tmp_path: Path, tar_for
     # given names past 100 bytes (GNU long names, pax path records, the ustar prefix) and odd characters
     deep = "/".join(["folder-with-a-long-name"] * 5)
     files = {f"{deep}/file-{'x' * 60}.txt": b"1", "a\\back slash.txt": b"2", "tab\there.txt": b"3"}
-    tarball = make_tarball(make_tree(tmp_path / "t", files), tmp_path / "b.tar", "none", f"--format={tar_format}")
+    tree = make_tree(tmp_path / "t", files)
+    tarball = make_tarball(tree, tmp_path / "b.tar", "none", f"--format={tar_format}")
 
     # when it is listed from the stream
     listing = listing_of(tarball.read_bytes(), "none")
