@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -111,3 +112,20 @@ class S3ListingWriter:
             raise translate(e, f"writing s3://{bucket}/{key}") from e
         except BotoCoreError as e:
             raise translate(e, f"writing s3://{bucket}/{key}") from e
+
+
+class S3JsonReports:
+    """The nightly verification's report, one JSON object under the report prefix."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._s3 = client
+        self._bucket = bucket
+
+    def put_json(self, key: str, document: dict[str, object]) -> str:
+        uri = f"s3://{self._bucket}/{key}"
+        body = json.dumps(document, indent=1).encode("utf-8")
+        try:
+            self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/json")
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"writing the verification report to {uri}") from e
+        return uri
