@@ -1,4 +1,4 @@
-"""`make bench-verify`: how fast `verify` reads a tarball per compression, and its memory as the tarball grows.
+"""`make bench-verify`: how fast `verify` reads a tarball per compression, and its memory as it grows.
 
 1. Throughput: one tarball of backup-like data (half incompressible, half text), compressed by each
    compressor's own command-line tool at its default level, verified from 1 MiB chunks by the same code
@@ -25,11 +25,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from doc_block import write_block
 from sibling_sentinel.domain.objects import ListedObject
 from sibling_sentinel.domain.sampled_verification import RESERVE_S, SAFETY
 from sibling_sentinel.domain.verification import ManifestEvidence, verify_tarball
-
-from doc_block import write_block
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "BENCHMARKS.md"
@@ -121,17 +120,19 @@ def throughput(total: int, work: Path) -> list[dict[str, object]]:
 def memory(total: int, compression: str) -> dict[str, float]:
     """generate | compressor | verifying process, none of it on disk."""
     me = [sys.executable, __file__]
-    with subprocess.Popen([*me, "--generate", str(total)], stdout=subprocess.PIPE) as gen:
-        with subprocess.Popen(COMPRESSORS[compression], stdin=gen.stdout, stdout=subprocess.PIPE) as comp:
-            assert gen.stdout is not None
-            gen.stdout.close()
-            consumer = subprocess.run(
-                [*me, "--consume", compression, str(total)],
-                stdin=comp.stdout,
-                capture_output=True,
-                check=True,
-                text=True,
-            )
+    with (
+        subprocess.Popen([*me, "--generate", str(total)], stdout=subprocess.PIPE) as gen,
+        subprocess.Popen(COMPRESSORS[compression], stdin=gen.stdout, stdout=subprocess.PIPE) as comp,
+    ):
+        assert gen.stdout is not None
+        gen.stdout.close()
+        consumer = subprocess.run(
+            [*me, "--consume", compression, str(total)],
+            stdin=comp.stdout,
+            capture_output=True,
+            check=True,
+            text=True,
+        )
     measured: dict[str, float] = json.loads(consumer.stdout)
     measured["tar_gib"] = total / 2**30
     print(json.dumps(measured), file=sys.stderr)
