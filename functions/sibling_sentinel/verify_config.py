@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from .domain.sampled_verification import AutoRepair
 from .errors import ConfigError
 
-
 VARIABLES = ("VERIFY_BUDGET_BYTES", "VERIFY_CYCLE_NIGHTS", "AUTO_REPAIR")
 
 
