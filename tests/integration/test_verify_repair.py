@@ -419,3 +419,36 @@ def test_repair_from_something_that_is_not_a_report_is_a_usage_error(s3: Any, tm
     code, _, err = run("repair", "--from-report", str(bad))
     assert code == 2
     assert "not a sweep report" in err
+
+
+@pytest.mark.parametrize("name", ["db dump+v2 100%.tgz", "résumé & <notes>.tar.xz", "caf\u00e9\u2603.tar.gz"])
+def test_odd_keys_verify_and_repair(s3: Any, tarballs: dict[str, Path], tmp_path: Path, name: str) -> None:
+    # given a tarball under a key with spaces, '+', '%', unicode or markup, and no listing
+    compression = "xz" if name.endswith(".xz") else "gzip"
+    key = upload(s3, f"backups/odd/{name}", tarballs[compression])
+
+    # when it is repaired and then verified
+    code, out, _ = run("repair", f"s3://{BUCKET}/{key}", "--yes", "--grace", "0")
+    verified = verify_json(key)
+
+    # then the listing landed at exactly key + .list.txt, and verify agrees with it
+    assert code == 0, out
+    body = s3.get_object(Bucket=BUCKET, Key=key + ".list.txt")["Body"].read()
+    assert body == tar_t(tarballs[compression])
+    assert verified[0] == 0
+    assert verified[1]["verdict"] == "ok"
+
+
+def test_repair_refuses_a_listing_key_longer_than_s3_allows(s3: Any, tarballs: dict[str, Path]) -> None:
+    # given a tarball whose key leaves no room for ".list.txt" within S3's 1,024 bytes
+    key = "backups/long/" + "k" * (1024 - len("backups/long/") - len(".tar")) + ".tar"
+    upload(s3, key, tarballs["none"])
+
+    # when it is repaired
+    code, out, _ = run("repair", f"s3://{BUCKET}/{key}", "--yes", "--grace", "0", "--format", "json")
+
+    # then nothing is written, and the reason is given (exit 1: the listing is still missing)
+    assert code == 1
+    (repair,) = json.loads(out)["repairs"]
+    assert repair["action"] == "refused"
+    assert "1,024 bytes" in repair["reason"]

@@ -158,6 +158,8 @@ def repair_listing(
         return outcome(RepairAction.NOT_NEEDED, f"the listing is {result.verdict.value}: {result.reason}")
     if not under_prefix(listing_key, prefix):
         return outcome(RepairAction.REFUSED, f"{listing_key!r} is not a listing under {prefix!r}")
+    if not fits_in_s3(listing_key):
+        return outcome(RepairAction.REFUSED, "the listing's key would be longer than S3's 1,024 bytes")
     if not write:
         return outcome(RepairAction.WOULD_WRITE, f"would regenerate the {result.verdict.value} listing")
     try:
