@@ -248,3 +248,26 @@ def _header(name: bytes, size: int, size_field: bytes | None = None) -> bytes:
     h[148:156] = b" " * 8
     h[148:156] = b"%06o\0 " % sum(h)
     return bytes(h)
+
+
+def test_a_skippable_zstd_frame_is_walked_past(tmp_path: Path, tree: Path) -> None:
+    # given a zstd tarball preceded by a skippable frame (as some tools write metadata)
+    import zstandard
+
+    whole = make_tarball(tree, tmp_path / "b.tar", "none").read_bytes()
+    skippable = (0x184D2A53).to_bytes(4, "little") + (5).to_bytes(4, "little") + b"hello"
+    data = skippable + zstandard.ZstdCompressor().compress(whole)
+
+    # when its frames are walked
+    frames = ZstdFrames()
+    for chunk in chunks_of(data, 7):
+        frames.feed(chunk)
+
+    # then both frames are complete
+    assert frames.frames == 2
+    assert frames.complete
+
+
+def test_bytes_that_are_not_zstd_are_refused_by_the_frame_walker() -> None:
+    with pytest.raises(CorruptStreamError, match="not a zstd frame"):
+        ZstdFrames().feed(b"\x1f\x8b\x08\x00 not zstd")
