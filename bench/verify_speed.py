@@ -147,11 +147,11 @@ def render(rows: list[dict[str, object]], mem: list[dict[str, object]], total: i
         "incompressible, half text) compressed by each tool at its default level, verified from 1 MiB "
         "chunks of a local file (the S3 GET is not in the figure; on Lambda it adds the network's pace). "
         "The machine is shared, so wall-clock rates move with its load (`CPU share` is CPU over wall time); "
-        "`per CPU-s` is the rate on a core of its own, as a Lambda vCPU is. `largest in 15 min` is that "
-        "rate x 0.8 x 840 s.",
+        "`per CPU-s` is the rate on a core of its own, as a Lambda vCPU is. `at this rate in 15 min` is "
+        "that rate x 0.8 x 840 s (VerifySample plans with half of it; see below).",
         "",
         "| compression | stored MB | stored MB/s | tar MB/s | CPU share | stored MB per CPU-s "
-        "| largest in 15 min |",
+        "| at this rate in 15 min |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
