@@ -45,6 +45,12 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     repair.add_argument("--yes", action="store_true", help="write without asking")
     repair.add_argument("--dry-run", action="store_true", help="say what would be written; write nothing")
+    repair.add_argument(
+        "--mismatched",
+        action="store_true",
+        help="also read a listing that passes the metadata rules, and rewrite it if its names are not "
+        "the tarball's (what verify calls a listing mismatch)",
+    )
 
 
 def run_verify(config: Config, url: str, out: TextIO, fmt: str) -> int:
@@ -92,7 +98,10 @@ def run_repair(config: Config, args: argparse.Namespace, out: TextIO, err: TextI
     s3 = aws_client(config, "s3")
     store, source, writes = S3Objects(s3), S3TarballBytes(s3), S3ListingWriter(s3, prefix)
     policy, now = config.policy(), datetime.now(UTC)
-    repairs = [repair_listing(store, source, writes, bucket, k, policy, now, prefix, write) for k in keys]
+    repairs = [
+        repair_listing(store, source, writes, bucket, k, policy, now, prefix, write, args.mismatched)
+        for k in keys
+    ]
     refused = sum(r.is_problem for r in repairs)
     breach = refused > config.threshold
     if args.format == "json":

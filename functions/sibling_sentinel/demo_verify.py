@@ -106,8 +106,8 @@ def run_vault_night(stack: Any, bucket: str, out: TextIO) -> list[str]:
     out.write(
         "  the same by hand against this endpoint (`sibling-sentinel demo --serve` keeps it up):\n"
         f"    sibling-sentinel verify s3://{bucket}/{TRUNCATED} --endpoint-url {stack.endpoint}\n"
-        f"    sibling-sentinel repair s3://{bucket}/{TRUNCATED} --endpoint-url {stack.endpoint}"
-        "   # ok: not missing, undersized or stale\n"
+        f"    sibling-sentinel repair s3://{bucket}/{TRUNCATED} --mismatched --yes "
+        f"--endpoint-url {stack.endpoint}\n"
     )
     verdicts = {v["key"]: v["verdict"] for v in report["verified"]}
     wrong = []

@@ -452,3 +452,52 @@ def test_repair_refuses_a_listing_key_longer_than_s3_allows(s3: Any, tarballs: d
     (repair,) = json.loads(out)["repairs"]
     assert repair["action"] == "refused"
     assert "1,024 bytes" in repair["reason"]
+
+
+def test_repair_mismatched_rewrites_a_listing_cut_short_that_metadata_passes(
+    s3: Any, tarballs: dict[str, Path]
+) -> None:
+    # given a listing that lost its second half (big enough and fresh: `check` says ok)
+    tarball = tarballs["gzip"]
+    listing = tar_t(tarball)
+    key = upload(
+        s3, "backups/h1/half.tgz", tarball, listing[: len(listing) // 2].rpartition(b"\n")[0] + b"\n"
+    )
+    assert run("check", f"s3://{BUCKET}/{key}", "--grace", "0")[1].startswith("ok  ")
+
+    # when repair runs without and then with --mismatched
+    plain = run("repair", f"s3://{BUCKET}/{key}", "--yes", "--grace", "0")
+    code, out, _ = run("repair", f"s3://{BUCKET}/{key}", "--yes", "--grace", "0", "--mismatched")
+
+    # then only the second rewrites it (If-Match on the listing judged), and verify then says ok
+    assert plain[1].startswith("not-needed")
+    assert code == 0
+    assert out.startswith(f"written  s3://{BUCKET}/{key}.list.txt  (mismatch; If-Match: ")
+    assert s3.get_object(Bucket=BUCKET, Key=key + ".list.txt")["Body"].read() == listing
+    assert verify_json(key)[1]["verdict"] == "ok"
+
+
+def test_repair_mismatched_leaves_a_matching_listing_alone(s3: Any, tarballs: dict[str, Path]) -> None:
+    # given a listing that matches, though written by another tar (without the ./ prefix)
+    tarball = tarballs["zstd"]
+    lines = [line.removeprefix(b"./") for line in tar_t(tarball).splitlines(keepends=True)]
+    key = upload(s3, "backups/h1/same.tar.zst", tarball, b"".join(lines))
+    etag = s3.head_object(Bucket=BUCKET, Key=key + ".list.txt")["ETag"]
+
+    # when repair --mismatched runs
+    code, out, _ = run("repair", f"s3://{BUCKET}/{key}", "--yes", "--grace", "0", "--mismatched")
+
+    # then nothing is written
+    assert code == 0
+    assert out.startswith("not-needed")
+    assert s3.head_object(Bucket=BUCKET, Key=key + ".list.txt")["ETag"] == etag
+
+
+def test_repair_mismatched_dry_run_reads_but_does_not_write(s3: Any, tarballs: dict[str, Path]) -> None:
+    tarball = tarballs["none"]
+    key = upload(s3, "backups/h1/other.tar", tarball, tar_t(tarballs["other"]))
+    code, out, _ = run("repair", f"s3://{BUCKET}/{key}", "--grace", "0", "--mismatched", "--format", "json")
+    assert code == 0
+    (repair,) = json.loads(out)["repairs"]
+    assert (repair["judged"], repair["action"]) == ("mismatch", "would-write")
+    assert s3.get_object(Bucket=BUCKET, Key=key + ".list.txt")["Body"].read() == tar_t(tarballs["other"])

@@ -93,6 +93,11 @@ class ExpectedNames:
         return count, [shown(name) for name, _ in left[:FIRST_FEW]]
 
 
+def listing_names(listing: bytes) -> Counter[bytes]:
+    """The names a listing holds, as `verify` compares them."""
+    return Counter(_listing_names(listing))
+
+
 def _listing_names(listing: bytes) -> Iterator[bytes]:
     for line in listing.split(b"\n"):
         name = listed_name(unescape_line(line.removesuffix(b"\r")))

@@ -22,7 +22,13 @@ from .sweep import ObjectStore, check_tarball
 from .tar_stream import UnreadableTarError
 from .tarballs import TarballNaming
 from .verdicts import Policy, Verdict, fits_in_s3
-from .verification import ManifestEvidence, Verification, regenerated_listing, verify_tarball
+from .verification import (
+    ManifestEvidence,
+    Verification,
+    listing_names,
+    regenerated_listing,
+    verify_tarball,
+)
 
 LISTING_SUFFIX = ".list.txt"
 REPAIRABLE = frozenset({Verdict.MISSING, Verdict.UNDERSIZED, Verdict.STALE})
@@ -134,12 +140,15 @@ def repair_listing(
     now: datetime,
     prefix: str,
     write: bool,
+    mismatched: bool = False,
 ) -> Repair:
     """Judges the listing now (a report may be old), then regenerates it from the tarball's bytes.
 
     The tarball is read as the ETag judged, and the listing written on the condition that it is as
     judged: absent (If-None-Match) or the same object (If-Match). Pending listings are left alone,
-    because the producer may still be writing them.
+    because the producer may still be writing them. With `mismatched`, a listing that passes every
+    metadata rule is also read, and rewritten (If-Match) when its names are not the tarball's: the
+    listing cut short by a failed pipe, or copied from another backup, that only `verify` sees.
     """
     compression = _compression(key, policy.naming)
     listing_key = listing_key_of(key)
@@ -154,13 +163,14 @@ def repair_listing(
             key, listing_key, result.verdict.value, action, condition, reason, tarball_etag, entries, size
         )
 
-    if result.verdict not in REPAIRABLE:
+    checks_content = mismatched and result.verdict is Verdict.OK and replaces is not None
+    if result.verdict not in REPAIRABLE and not checks_content:
         return outcome(RepairAction.NOT_NEEDED, f"the listing is {result.verdict.value}: {result.reason}")
     if not under_prefix(listing_key, prefix):
         return outcome(RepairAction.REFUSED, f"{listing_key!r} is not a listing under {prefix!r}")
     if not fits_in_s3(listing_key):
         return outcome(RepairAction.REFUSED, "the listing's key would be longer than S3's 1,024 bytes")
-    if not write:
+    if not write and not checks_content:
         return outcome(RepairAction.WOULD_WRITE, f"would regenerate the {result.verdict.value} listing")
     try:
         body, entries, _ = regenerated_listing(source.stream(bucket, key, tarball_etag), compression)
@@ -168,12 +178,40 @@ def repair_listing(
         return outcome(RepairAction.REFUSED, f"the tarball is corrupt, so no listing is written: {e}")
     except ObjectChangedError as e:
         return outcome(RepairAction.REFUSED, str(e))
+    if checks_content:
+        current = source.read_whole(bucket, listing_key) or b""
+        if listing_names(current) == listing_names(body):
+            return outcome(RepairAction.NOT_NEEDED, "the listing matches the tarball's entries", entries)
+        if not write:
+            return Repair(
+                key,
+                listing_key,
+                "mismatch",
+                RepairAction.WOULD_WRITE,
+                condition,
+                "would rewrite the mismatched listing",
+                tarball_etag,
+                entries,
+                len(body),
+            )
     try:
         writes.put_listing(bucket, listing_key, body, tarball_etag, replaces)
     except ObjectChangedError as e:
         return outcome(RepairAction.REFUSED, str(e), entries, len(body))
     small = len(body) < result.rule.min_bytes
     note = f"; {len(body)} bytes is still below the {result.rule.min_bytes}-byte minimum" if small else ""
+    if checks_content:
+        return Repair(
+            key,
+            listing_key,
+            "mismatch",
+            RepairAction.WRITTEN,
+            condition,
+            f"rewrote the mismatched listing{note}",
+            tarball_etag,
+            entries,
+            len(body),
+        )
     return outcome(
         RepairAction.WRITTEN, f"regenerated the {result.verdict.value} listing{note}", entries, len(body)
     )
