@@ -20,7 +20,13 @@ from sibling_sentinel.adapters.tarball_bytes import WRITER, S3ListingWriter, S3T
 from sibling_sentinel.cli import main
 from sibling_sentinel.config import Config
 from sibling_sentinel.domain.verify import RepairAction, repair_listing
-from sibling_sentinel.errors import StorageError, WriteRefusedError
+from sibling_sentinel.errors import (
+    BucketNotFoundError,
+    ObjectChangedError,
+    ObjectNotFoundError,
+    StorageError,
+    WriteRefusedError,
+)
 
 from fakes import manifest_body
 from tar_tools import COMPRESSORS, make_tarball, make_tree, some_files, tar_t, tar_t_of_bytes
@@ -501,3 +507,32 @@ def test_repair_mismatched_dry_run_reads_but_does_not_write(s3: Any, tarballs: d
     (repair,) = json.loads(out)["repairs"]
     assert (repair["judged"], repair["action"]) == ("mismatch", "would-write")
     assert s3.get_object(Bucket=BUCKET, Key=key + ".list.txt")["Body"].read() == tar_t(tarballs["other"])
+
+
+def test_a_tarball_rewritten_since_it_was_listed_is_not_read(s3: Any, tarballs: dict[str, Path]) -> None:
+    # given the ETag judged, and a tarball rewritten since
+    key = upload(s3, "backups/h1/moved.tar", tarballs["none"])
+    judged = s3.head_object(Bucket=BUCKET, Key=key)["ETag"].strip('"')
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"rewritten")
+
+    # when its bytes are asked for as judged
+    # then the read is refused (If-Match), not made of other bytes
+    with pytest.raises(ObjectChangedError, match="changed since it was judged"):
+        S3TarballBytes(s3).stream(BUCKET, key, judged)
+
+
+def test_reading_what_is_not_there(s3: Any) -> None:
+    source = S3TarballBytes(s3)
+    with pytest.raises(ObjectNotFoundError):
+        source.stream(BUCKET, "backups/h1/none.tar", "etag")
+    assert source.read_whole(BUCKET, "backups/h1/none.tar.list.txt") is None
+
+
+def test_a_listing_write_refused_by_s3_is_the_product_s_error(s3: Any) -> None:
+    # given a bucket that does not exist
+    writer = S3ListingWriter(s3, "backups/")
+
+    # when a listing is written there
+    # then it is a storage error naming the bucket, not a crash
+    with pytest.raises(BucketNotFoundError):
+        writer.put_listing("no-such-bucket", "backups/a.tar.list.txt", b"a\n", "e", None)
