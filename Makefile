@@ -11,7 +11,7 @@ SAM_VENV     := .venv-sam
 SAM          := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint format bench bench-memory bench-speed bench-full-sweep bench-scale requirements validate build deploy clean
+.PHONY: demo test lint format bench bench-memory bench-speed bench-full-sweep bench-scale bench-verify requirements validate build deploy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,10 +52,19 @@ $(BENCH_STAMP): $(STAMP)
 
 ## bench: reconciliation memory, then sweep speed on a loopback S3 endpoint against a naive boto3
 ## sweep, s5cmd and rclone (when installed); rewrites the tables in docs/BENCHMARKS.md
-bench: bench-memory bench-speed bench-full-sweep bench-scale
+bench: bench-memory bench-speed bench-full-sweep bench-scale bench-verify
 
 bench-memory: $(STAMP)
 	$(BIN)/python bench/reconcile_memory.py --keys 1000000
+
+## bench-verify: verify throughput per compression (MB/s) and memory while streaming 0.25-2 GiB
+## tarballs through each compressor's own tool (installed with apt-get when missing); rewrites its
+## block of docs/BENCHMARKS.md
+COMPRESSOR_TOOLS := gzip bzip2 xz zstd lz4
+bench-verify: $(STAMP)
+	@for tool in $(COMPRESSOR_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq gzip bzip2 xz-utils zstd lz4; fi
+	$(BIN)/python bench/verify_speed.py --write-doc
 
 ## requirements: regenerate functions/requirements.txt (the Lambda bundle) from pyproject.toml
 requirements: $(STAMP)

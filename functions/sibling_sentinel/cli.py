@@ -166,8 +166,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("--concurrency", type=int, metavar="N", help="manifest reads in parallel (16)")
 
+    from .cli_verify import add_commands
+
+    verify, repair = add_commands(sub, common)
     _reading_flags(sweep)
-    for command in (sweep, check, events, restore):
+    for command in (sweep, check, events, restore, verify, repair):
         _aws_flags(command)
 
     demo = sub.add_parser("demo", help="the whole system on an embedded moto server; no AWS account needed")
@@ -531,6 +534,12 @@ def _command(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     if args.command == "enable-events":
         check_bucket_name(args.bucket)
         return run_enable_events(config, args.bucket, args.dry_run, out, args.format)
+    if args.command in ("verify", "repair"):
+        from .cli_verify import run_repair, run_verify
+
+        if args.command == "verify":
+            return run_verify(config, args.url, out, args.format)
+        return run_repair(config, args, out, err, sys.stdin)
     bucket, rest = parse_s3_url(args.url)
     check_bucket_name(bucket)
     if args.command == "restore-candidate":

@@ -274,6 +274,7 @@ def run_demo(out: TextIO, serve: bool = False, page_path: str | None = None) -> 
             f"{summary['problems']} problems (threshold {summary['threshold']}): "
             f"{'BREACH' if summary['breach'] else 'within threshold'}; coverage {summary['coverage']:.2%}\n"
         )
+        vault_wrong = _vault_night(stack, s3, now, out)
         alerts = check_alerts + stack.alerts()
         _section(out, f"5. Alerts SNS would have sent ({len(alerts)})")
         for alert in alerts:
@@ -300,10 +301,22 @@ def run_demo(out: TextIO, serve: bool = False, page_path: str | None = None) -> 
         _show_commands(out, endpoint, serve)
         code = _self_check(report, history, uploads, alerts, stack.metrics, out)
         code = code or _fleet_check(report, unseen, stack.metrics, out)
+        if vault_wrong:
+            out.writelines(f"  {line}\n" for line in vault_wrong)
+            code = 3
         out.write(f"\n(demo took {time.monotonic() - started:.1f}s)\n")
         if serve and code == 0:
             _serve(out)
     return code
+
+
+def _vault_night(stack: Any, s3: Any, now: datetime, out: TextIO) -> list[str]:
+    """Issue 17's part of the demo: the sampled verification catches what metadata cannot."""
+    from .demo_verify import run_vault_night, seed_vault
+
+    _section(out, "4b. The nightly sampled verification: VerifySample reads tarballs byte for byte")
+    backdate(DEMO_BUCKET, seed_vault(s3, DEMO_BUCKET), now)
+    return run_vault_night(stack, DEMO_BUCKET, out)
 
 
 def _section(out: TextIO, title: str) -> None:

@@ -39,3 +39,11 @@ class WrongRegionError(SentinelError):
     """S3 answered that the bucket lives in another region; the CLI exits 2 and names that region."""
 
     exit_code = 2
+
+
+class ObjectChangedError(SentinelError):
+    """An object changed between being judged and being read or written (a conditional request's 412)."""
+
+
+class WriteRefusedError(SentinelError):
+    """A write that would land outside `*.list.txt` under the watched prefix; never sent."""

@@ -12,14 +12,16 @@ from sibling_sentinel.config import _SOURCES, Config
 from sibling_sentinel.domain.tarballs import DEFAULT_EXTENSIONS
 from sibling_sentinel.errors import ConfigError
 from sibling_sentinel.events import upload_pattern as upload_pattern_of
+from sibling_sentinel.verify_config import VARIABLES as SAMPLING_VARIABLES
 from template_tools import ROOT, functions, of_type, parameter_values, resolve, template, transformed
 
 from fixtures import eventbridge_created
 
 # Read by libraries, not by our code: Powertools reads its log level itself.
 READ_BY_LIBRARIES = {"POWERTOOLS_LOG_LEVEL"}
-# Read by our code outside Config: observability() names the service and the metric namespace.
-READ_OUTSIDE_CONFIG = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
+# Read by our code outside Config: observability() names the service and the metric namespace, and
+# SamplingConfig the sampled verification's own settings.
+READ_OUTSIDE_CONFIG = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", *SAMPLING_VARIABLES}
 
 
 def env_of(fn: dict[str, Any]) -> dict[str, Any]:
@@ -206,7 +208,9 @@ def test_check_queue_outlasts_six_checker_timeouts_and_redrives_to_its_dlq() -> 
 def test_nightly_schedule_sends_the_scheduled_payload() -> None:
     cfn = transformed()
     (rule,) = [
-        r for r in of_type(cfn, "AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]
+        r
+        for r in of_type(cfn, "AWS::Events::Rule").values()
+        if "ScheduleExpression" in r["Properties"] and r.get("Condition") != "SampledVerificationOn"
     ]
     assert rule["Properties"]["ScheduleExpression"] == {"Ref": "SweepSchedule"}
     (target,) = rule["Properties"]["Targets"]
@@ -259,7 +263,11 @@ def test_dead_man_alarm_fires_after_26_hours_without_a_completed_sweep() -> None
 
 
 def test_alarms_cover_problems_dlqs_errors_loops_and_the_event_paths_dead_man() -> None:
-    watched = {(a["Namespace"], a["MetricName"], json.dumps(a.get("Dimensions"))) for a in alarms().values()}
+    watched = {
+        (a["Namespace"], a["MetricName"], json.dumps(a.get("Dimensions")))
+        for a in alarms().values()
+        if "Namespace" in a  # a metric-math alarm names its metrics in Metrics
+    }
     names = {(ns, metric) for ns, metric, _ in watched}
     assert ("SiblingSentinel", "Problems") in names
     assert ("SiblingSentinel", "TarballsNotChecked") in names
@@ -338,7 +346,9 @@ def s3_statements(fn: str) -> list[dict[str, Any]]:
     role = cfn["Resources"][f"{fn}Role"]["Properties"]
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] if "Action" in s]
     return [
-        resolve(s, values) for s in statements if any(str(a).startswith("s3:") for a in as_list(s["Action"]))
+        resolve(s, values)
+        for s in statements
+        if "Fn::If" in s or any(str(a).startswith("s3:") for a in as_list(s["Action"]))
     ]
 
 
@@ -387,3 +397,73 @@ def test_reports_may_be_written_only_under_the_report_prefix() -> None:
 def test_event_path_intake_may_only_queue_checks() -> None:
     actions = {a for s in s3_statements("OnTarballCreated") for a in as_list(s["Action"])}
     assert actions == set()
+
+
+# --- the nightly sampled verification (issue 17) ------------------------------------------------------
+
+
+def verify_statements(auto_repair: str) -> list[dict[str, Any]]:
+    """VerifySample's S3 statements with the AutoRepair condition decided as CloudFormation would."""
+    statements = []
+    for s in s3_statements("VerifySample"):
+        if "Fn::If" in s:
+            condition, when_on, when_off = s["Fn::If"]
+            assert condition == "AutoRepairMissing"
+            s = when_on if auto_repair == "missing" else when_off
+            if s == {"Ref": "AWS::NoValue"}:
+                continue
+        statements.append(s)
+    return statements
+
+
+def test_sampled_verification_is_deployed_only_with_a_byte_budget() -> None:
+    # given the template's conditions
+    cfn = template()
+    # then the function, its log group and its alarms exist only when VerifyBudgetBytes is not 0
+    for name in (
+        "VerifySample",
+        "VerifySampleLogs",
+        "VerificationFoundProblemsAlarm",
+        "VerifySampleErrorsAlarm",
+    ):
+        assert cfn["Resources"][name]["Condition"] == "SampledVerificationOn", name
+    assert cfn["Conditions"]["SampledVerificationOn"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "VerifyBudgetBytes"}, 0]}]
+    }
+    assert cfn["Parameters"]["VerifyBudgetBytes"]["Default"] == 0
+    assert cfn["Parameters"]["AutoRepair"]["Default"] == "off"
+
+
+def test_sampled_verification_without_auto_repair_writes_only_its_reports() -> None:
+    # given AutoRepair off
+    statements = verify_statements("off")
+    # then it lists and reads under the prefix, and writes only under the report prefix's verify/
+    writes = [s for s in statements if s["Action"] == "s3:PutObject"]
+    assert [w["Resource"]["Fn::Sub"][0] for w in writes] == [
+        "arn:${AWS::Partition}:s3:::${Bucket}/${ReportPrefix}verify/*"
+    ]
+    actions = {a for s in statements for a in as_list(s["Action"])}
+    assert actions == {"s3:ListBucket", "s3:GetObject", "s3:PutObject"}
+
+
+def test_auto_repair_adds_exactly_put_object_on_listings_under_the_prefix() -> None:
+    # given AutoRepair missing
+    off, on = verify_statements("off"), verify_statements("missing")
+    # then the one statement added is s3:PutObject on BUCKET/PREFIX*.list.txt
+    added = [s for s in on if s not in off]
+    assert added == [
+        {
+            "Sid": "RepairOnlyListingsUnderThePrefix",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::backup-bucket/backups/*.list.txt",
+        }
+    ]
+
+
+def test_sampled_verification_alarms_on_mismatches_and_corrupt_tarballs() -> None:
+    alarm = template()["Resources"]["VerificationFoundProblemsAlarm"]["Properties"]
+    names = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert names == {"ListingMismatches", "TarballsCorrupt", "ChecksumMismatches"}
+    assert alarm["Threshold"] == 1
+    assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
