@@ -222,7 +222,7 @@ def test_a_closed_pipe_ends_the_sweep_quietly(tmp_path: Path, s3_endpoint: str) 
         (
             ("check", SWEEP_URL + "a.tar", "--max-findings", "3"),
             "sibling-sentinel: error: unrecognized arguments: --max-findings 3; usage: sibling-sentinel "
-            "[options] {sweep,check,enable-events,restore-candidate,demo} (see --help)\n",
+            "[options] {sweep,check,enable-events,restore-candidate,verify,repair,demo} (see --help)\n",
         ),
         (
             ("sweep", SWEEP_URL, "--max-findings", "-1"),

@@ -344,12 +344,14 @@ def s3_statements(fn: str) -> list[dict[str, Any]]:
     values = parameter_values()
     cfn = transformed()
     role = cfn["Resources"][f"{fn}Role"]["Properties"]
-    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] if "Action" in s]
-    return [
-        resolve(s, values)
-        for s in statements
-        if "Fn::If" in s or any(str(a).startswith("s3:") for a in as_list(s["Action"]))
-    ]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+    def touches_s3(s: dict[str, Any]) -> bool:
+        if "Fn::If" in s:
+            return any(isinstance(b, dict) and "Action" in b and touches_s3(b) for b in s["Fn::If"][1:])
+        return any(str(a).startswith("s3:") for a in as_list(s["Action"]))
+
+    return [resolve(s, values) for s in statements if touches_s3(s)]
 
 
 @pytest.mark.parametrize("fn", ["CheckSiblings", "FullSweep"])

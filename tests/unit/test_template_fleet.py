@@ -66,11 +66,18 @@ def identities(stack: str) -> dict[str, set[str]]:
         fn["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
         for fn in functions(cfn).values()
     }
+    metrics = [
+        metric
+        for a in of_type(cfn, "AWS::CloudWatch::Alarm").values()
+        # a plain alarm names its metric itself; a metric-math alarm names each in Metrics
+        for metric in [a["Properties"]]
+        + [m["MetricStat"]["Metric"] for m in a["Properties"].get("Metrics", []) if "MetricStat" in m]
+    ]
     alarmed = {
         d["Value"]
-        for a in of_type(cfn, "AWS::CloudWatch::Alarm").values()
-        if a["Properties"]["Namespace"] == "SiblingSentinel"
-        for d in a["Properties"]["Dimensions"]
+        for metric in metrics
+        if metric.get("Namespace") == "SiblingSentinel"
+        for d in metric["Dimensions"]
         if d["Name"] == "service"
     }
     body = json.loads(resolve(template()["Resources"]["Dashboard"]["Properties"]["DashboardBody"], values))
