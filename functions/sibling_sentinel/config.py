@@ -40,6 +40,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "endpoint_url": ("", "--endpoint-url"),
     "inventory_run_rows": ("", "--inventory-run-rows"),
     "aws_max_attempts": ("AWS_MAX_ATTEMPTS", ""),
+    "map_batch_ranges": ("SWEEP_MAP_BATCH_RANGES", ""),
 }
 
 
@@ -73,6 +74,7 @@ class Config:
     endpoint_url: str | None = None
     aws_max_attempts: int = 8
     inventory_run_rows: int = DEFAULT_RUN_ROWS  # inventory rows sorted in memory at once, in all readers
+    map_batch_ranges: int = 8  # key ranges per Distributed Map item (the sweep on Step Functions)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefix", as_folder(self.prefix))
@@ -99,6 +101,10 @@ class Config:
         if self.inventory_run_rows < 1:
             raise ConfigError(
                 f"{_name('inventory_run_rows')} must be 1 or more, got {self.inventory_run_rows}"
+            )
+        if not 1 <= self.map_batch_ranges <= 1000:
+            raise ConfigError(
+                f"{_name('map_batch_ranges')} must be between 1 and 1000, got {self.map_batch_ranges}"
             )
         if not 1 <= self.concurrency <= 64:
             raise ConfigError(f"{_name('concurrency')} must be between 1 and 64, got {self.concurrency}")

@@ -165,12 +165,25 @@ class FullSweep:
             checkpoint = self._load(loaded)
             run_id, invocation = checkpoint.run_id, checkpoint.invocation + 1
             request, resume = SweepRequest.from_dict(checkpoint.request), checkpoint.report
+        report = self.sweep_for(request).run(
+            self.bucket,
+            request.prefix,
+            keep_going=lambda: time_left_s() > self.margin_s,
+            resume=resume,
+        )
+        run_id = run_id or f"{report.started_at:%Y%m%dT%H%M%SZ}-{invocation_id[:8]}"
+        if not report.complete and self._can_carry_on(function, invocation):
+            return self._carry_on(request, report, run_id, invocation, function, loaded)
+        return self.finish(request, report, run_id, time_left_s, invocation, loaded)
+
+    def sweep_for(self, request: SweepRequest) -> Sweep:
+        """The sweep a request asks for: of the listing, or of the S3 Inventory it names."""
         lister, as_of = self.lister, None
         if request.inventory:
             if self.inventories is None:
                 raise ConfigError("this sweep cannot read an S3 Inventory")
             lister, as_of = self.inventories(request.inventory)
-        sweep = Sweep(
+        return Sweep(
             lister,
             self.policy,
             request.threshold,
@@ -180,15 +193,20 @@ class FullSweep:
             as_of=as_of,
             concurrency=self.concurrency,
         )
-        report = sweep.run(
-            self.bucket,
-            request.prefix,
-            keep_going=lambda: time_left_s() > self.margin_s,
-            resume=resume,
-        )
-        run_id = run_id or f"{report.started_at:%Y%m%dT%H%M%SZ}-{invocation_id[:8]}"
-        if not report.complete and self._can_carry_on(function, invocation):
-            return self._carry_on(request, report, run_id, invocation, function, loaded)
+
+    def finish(
+        self,
+        request: SweepRequest,
+        report: Report,
+        run_id: str,
+        time_left_s: Callable[[], float],
+        invocation: int = 1,
+        loaded: str = "",
+    ) -> dict[str, Any]:
+        """Keep the report, then publish: what every engine does with its one report of a run.
+
+        The Step Functions engine's merge calls this too (`sweep_map.py`), so both publish alike.
+        """
         context = {"run_id": run_id, "prefix": request.prefix, "dry_run": request.dry_run}
         if request.dry_run:
             self.log.info("dry run: nothing written, counted or sent", extra=context)
