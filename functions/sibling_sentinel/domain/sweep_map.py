@@ -95,14 +95,19 @@ def plan_ranges(lister: FolderLister, bucket: str, prefix: str, plan: Plan) -> l
         else:
             _probe(lister, bucket, shard, plan, todo.append)
     ranges.sort(key=lambda s: s.keys.after)
-    end: str | None = ""  # each range starts where the one before ends; the first at the start
+    check_cover(ranges)
+    return ranges
+
+
+def check_cover(ranges: Sequence[Shard]) -> None:
+    """Each range starts where the one before ends, the first at the prefix's start, the last at its end."""
+    end: str | None = ""
     for shard in ranges:
         if end is None or shard.keys.after != end:
             raise MapResultsError(f"planned ranges do not meet end to end at {shard.keys.to_list()}")
         end = shard.keys.upto
     if end is not None:
         raise MapResultsError(f"planned ranges stop at {end!r}, short of the end of the prefix")
-    return ranges
 
 
 def batches(ranges: Sequence[Shard], size: int) -> list[list[Shard]]:
