@@ -6,99 +6,27 @@ The interpreter calls Lambda through boto3; moto would run the functions in Dock
 
 from __future__ import annotations
 
-import io
 import json
-import re
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from unittest.mock import patch
-from urllib.parse import unquote
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto.core.config import default_user_config
 from test_s3_adapter import BUCKET as AWKWARD
 from test_s3_adapter import awkward_bucket
 
+from sfn_local import Lambdas, definition, throttled
 from sibling_sentinel import wiring
 from sibling_sentinel.errors import StorageError
-from sibling_sentinel.handlers import full_sweep, sweep_map
-from template_tools import template
+from sibling_sentinel.handlers import full_sweep
 
-from stack import ACCOUNT, REGION, REPORTS, LambdaContext, Stack, emf
+from stack import ACCOUNT, REPORTS, LambdaContext, Stack, emf
 
-FUNCTIONS = {"plan": sweep_map.plan, "ranges": sweep_map.sweep_ranges, "merge": sweep_map.merge}
 TIMINGS = ("started_at", "duration_s")
-Fault = Callable[[str, dict[str, Any], int], BaseException | None]  # function, payload, nth call
-
-
-def definition() -> str:
-    """The state machine's definition as deployed, its substitutions made as CloudFormation makes them."""
-    machine = template()["Resources"]["SweepMap"]["Properties"]
-    text = json.dumps(machine["Definition"])
-    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
-    values = {
-        "PlanArn": arn + "plan",
-        "SweepRangesArn": arn + "ranges",
-        "MergeArn": arn + "merge",
-        "FilesBucket": REPORTS,
-        "WriterPrefix": "sibling-sentinel/reports/map/map-runs",
-        "MaxConcurrency": "4",
-    }
-    assert set(machine["DefinitionSubstitutions"]) == set(values)
-    return re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], text)
-
-
-@dataclass
-class Lambdas:
-    """Every Invoke the interpreter makes, run here; `fault` may fail one before (or after) it runs."""
-
-    fault: Fault = lambda name, payload, n: None
-    after: Fault = lambda name, payload, n: None
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def __call__(self, params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
-        name = unquote(params["url_path"].split("/functions/")[1].split("/")[0]).rsplit(":", 1)[-1]
-        payload = json.loads(params["body"] or b"{}")
-        self.calls.append((name, payload))
-        n = sum(1 for called, p in self.calls if called == name and p == payload)
-        fault = self.fault(name, payload, n)
-        if fault is not None:
-            raise fault
-        try:
-            result = FUNCTIONS[name](payload, LambdaContext(name, f"req-{len(self.calls)}"))
-        except Exception as e:  # as Lambda reports an unhandled error
-            body = {"errorType": type(e).__name__, "errorMessage": str(e)}
-            return _Http(), {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": _payload(body)}
-        after = self.after(name, payload, n)
-        if after is not None:
-            raise after
-        return _Http(), {"StatusCode": 200, "Payload": _payload(result)}
-
-    def items(self) -> list[int]:
-        return [p["index"] for name, p in self.calls if name == "ranges"]
-
-
-@dataclass(frozen=True)
-class _Http:
-    status_code: int = 200
-
-
-def _payload(value: Any) -> io.BytesIO:
-    return io.BytesIO(json.dumps(value).encode())
-
-
-def throttled() -> ClientError:
-    return ClientError(
-        {
-            "Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"},
-            "ResponseMetadata": {"HTTPStatusCode": 429, "RequestId": "r"},
-        },
-        "Invoke",
-    )
 
 
 @dataclass
@@ -141,7 +69,7 @@ def machine(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Machine]:
         boto3.DEFAULT_SESSION.events.register("before-call.lambda.Invoke", lambdas)  # type: ignore[union-attr]
         sfn = boto3.client("stepfunctions")
         arn = sfn.create_state_machine(
-            name="SweepMap", definition=definition(), roleArn=f"arn:aws:iam::{ACCOUNT}:role/sweep-map"
+            name="SweepMap", definition=definition(REPORTS), roleArn=f"arn:aws:iam::{ACCOUNT}:role/sweep-map"
         )["stateMachineArn"]
         yield Machine(stack, sfn, arn, lambdas)
     boto3.setup_default_session()
