@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from sibling_sentinel.domain.shards import Shard
 from sibling_sentinel.domain.sweep_map import MapResultsError, MapRun, SweepMap, check_cover
 from sibling_sentinel.errors import ConfigError
 
-from fakes import FullSweepRig, obj
+from fakes import FakeBucket, FullSweepRig, obj
 
 TIMINGS = ("started_at", "duration_s")
 
@@ -259,3 +261,31 @@ def essence_of(report: dict[str, Any]) -> dict[str, Any]:
     kept = without_timings(report)
     kept["findings"] = sorted(report["findings"], key=lambda f: (f["key"], f["rule"]))  # type: ignore[no-any-return]
     return kept
+
+
+def test_an_inventory_sweep_is_one_item_judged_as_of_the_inventory() -> None:
+    # given an inventory taken a day ago, opened in place of the listing
+    rig, engine, files = rig_and_map()
+    taken = rig.clock() - timedelta(days=1)
+    opened: list[str] = []
+
+    def inventories(uri: str) -> tuple[Any, datetime]:
+        opened.append(uri)
+        return rig.bucket, taken
+
+    rig.service = replace(rig.service, lister=FakeBucket(), inventories=inventories)
+    engine = replace(engine, full=rig.service)
+    request = SweepRequest.from_event(
+        {"inventory": "s3://inv/manifest.json", "threshold": 100}, "backups/", 0
+    )
+    rig.service.run(request, "fn-12345678", lambda: 600.0)
+    flat = rig.store.saved.popitem()[1]
+    # when the steps run on the same payload
+    result = run_all(engine, files, request)
+    # then the plan made one item, every step opened the inventory, and the report is the function's
+    assert MapRun.from_dict(files.items[next(iter(files.items))][0]["run"]).items == 1
+    assert len(opened) == 1 + 2  # the function's run, then the plan and the one child
+    (merged,) = rig.store.saved.values()
+    assert essence_of(merged) == essence_of(flat)
+    # and the payload's threshold held on both: no breach, so no alert
+    assert (result["breach"], merged["threshold"], rig.alerts.alerts) == (False, 100, [])
