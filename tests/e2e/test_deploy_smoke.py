@@ -157,7 +157,7 @@ def test_outputs_are_published(deployed: Deployed) -> None:
 
 def test_alarms_are_in_the_deployed_template_though_moto_does_not_create_them(deployed: Deployed) -> None:
     alarms = {n for n, r in deployed.template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
-    assert len(alarms) == 9
+    assert len(alarms) == 10
     assert "SweepHeartbeatMissingAlarm" in alarms
     created = deployed("cloudwatch").describe_alarms()["MetricAlarms"]
     assert created == []  # moto skipped them; template tests in tests/unit check their settings
