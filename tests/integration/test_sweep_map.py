@@ -188,3 +188,15 @@ def test_a_dry_run_payload_is_the_functions_and_writes_no_report(machine: Machin
     assert output["counts"]["tarballs"] > 0
     assert machine.reports() == []
     assert machine.stack.alerts() == []
+
+
+def test_a_payload_outside_the_watched_prefix_is_refused_as_the_function_refuses_it(machine: Machine) -> None:
+    # given a manual payload for a prefix the functions may not list
+    awkward_bucket(machine.stack.s3)
+    # when the state machine is started with it
+    execution = machine.run({"prefix": "elsewhere/"})
+    # then the execution fails with the ConfigError, and no alert, report or child ran
+    assert (execution["status"], execution.get("error")) == ("FAILED", "ConfigError")
+    assert machine.stack.alerts() == []
+    assert machine.reports() == []
+    assert machine.lambdas.items() == []

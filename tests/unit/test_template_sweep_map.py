@@ -65,8 +65,10 @@ def test_a_failure_anywhere_ends_in_the_incomplete_alert_then_a_failed_execution
         assert catches[-1] == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}
     assert machine["Failed"]["Next"] == "Incomplete"
     assert machine["Incomplete"] == {**machine["Incomplete"], "Type": "Fail", "Error": "SweepIncomplete"}
-    # a breach a manual run asked to fail on is not an incomplete sweep
+    # a breach a manual run asked to fail on is not an incomplete sweep, nor is a refused payload
     assert machine["Merge"]["Catch"][0] == {"ErrorEquals": ["ThresholdBreachedError"], "Next": "Breached"}
+    assert machine["Plan"]["Catch"][0] == {"ErrorEquals": ["ConfigError"], "Next": "Refused"}
+    assert (machine["Refused"]["Type"], machine["Breached"]["Type"]) == ("Fail", "Fail")
 
 
 def test_the_state_machine_invokes_only_its_own_three_steps() -> None:
