@@ -79,7 +79,12 @@ def test_the_state_machine_invokes_only_its_own_three_steps() -> None:
 def test_the_state_machine_reads_and_writes_only_the_runs_files_and_its_own_executions() -> None:
     found = {s["Sid"]: s for s in statements("SweepMapRole")}
     s3 = found["ReadTheItemsAndWriteTheMapRunsManifest"]
-    assert s3["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert s3["Action"] == [
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:ListMultipartUploadParts",
+        "s3:AbortMultipartUpload",
+    ]
     assert s3["Resource"]["Fn::Sub"][0] == "arn:${AWS::Partition}:s3:::${Bucket}/${ReportPrefix}map/*"
     arn = "arn:aws:states:us-east-1:123456789012:KIND:${AWS::StackName}-SweepMap"
     assert found["RunItsOwnChildExecutions"]["Resource"] == arn.replace("KIND", "stateMachine")
