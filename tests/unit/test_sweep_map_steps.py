@@ -289,3 +289,11 @@ def test_an_inventory_sweep_is_one_item_judged_as_of_the_inventory() -> None:
     assert essence_of(merged) == essence_of(flat)
     # and the payload's threshold held on both: no breach, so no alert
     assert (result["breach"], merged["threshold"], rig.alerts.alerts) == (False, 100, [])
+
+
+@pytest.mark.parametrize("batch", [0, 1001])
+def test_a_batch_size_out_of_bounds_is_refused_by_its_variable(batch: int) -> None:
+    from sibling_sentinel.config import Config
+
+    with pytest.raises(ConfigError, match="SWEEP_MAP_BATCH_RANGES must be between 1 and 1000"):
+        Config(map_batch_ranges=batch)
