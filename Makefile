@@ -11,7 +11,7 @@ SAM_VENV     := .venv-sam
 SAM          := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint format bench bench-memory bench-speed bench-full-sweep bench-scale bench-verify requirements validate build deploy clean
+.PHONY: demo test lint format bench bench-memory bench-speed bench-full-sweep bench-scale bench-verify bench-sweep-map requirements validate build deploy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,10 @@ deploy: build
 
 bench-speed: $(BENCH_STAMP)
 	$(BIN)/python bench/list_speed.py --write-doc --scenarios 200000:20,100000:20,1000000:20,1000000:0
+
+## bench-sweep-map: the SweepMap state machine on moto's ASL interpreter beside the FullSweep function
+bench-sweep-map: $(STAMP)
+	$(BIN)/python bench/sweep_map_speed.py --write-doc
 
 ## bench-full-sweep: the FullSweep handler (dry run, range shards on threads) beside the CLI's --processes 1
 bench-full-sweep: $(STAMP)

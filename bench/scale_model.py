@@ -60,9 +60,14 @@ INVOCATION_S = 900 - 45  # Lambda's limit less FullSweep's safety margin
 MAX_INVOCATIONS = 48
 MAX_RUN_S = 6 * 3600  # SWEEP_MAX_RUN_SECONDS' default
 SHARD_WORKERS = 16
-MAP_CONCURRENCY = 1000  # Lambda's default account concurrency; Distributed Map allows up to 10,000
-OBJECTS_PER_FOLDER = 1000  # the Distributed Map items: host folders of about this many objects
-FOLDERS_PER_BATCH = 100
+# The SweepMap state machine (template.yaml): ranges of host folders, batched into Map items
+MAP_CONCURRENCY = (40, 1000)  # SweepMapConcurrency's default, and Lambda's default account concurrency
+OBJECTS_PER_RANGE = 10_000  # a host folder at the group depth, listed as one range
+RANGES_PER_ITEM = 8  # SweepMapBatchRanges' default
+CHILD_START_S = 1.0  # a child's cold start
+RESULT_READ_S = 0.020  # the merge's GET of one child's result, one after another
+TRANSITIONS_PER_CHILD = 3  # the child execution's start, its one task, its end
+TRANSITIONS_PER_RUN = 6  # Plan, the Map, Merge and their ends
 
 
 # --- 1. the listing path, fitted to make bench's own numbers ---------------------------------------
@@ -186,8 +191,8 @@ def lambda_cost(seconds: float, gb: float = LAMBDA_GB, invocations: int = 1) -> 
     return seconds * gb * LAMBDA_ARM_GB_S + invocations * LAMBDA_PER_MILLION / 1e6
 
 
-def modes(n: int, c: float, c_inv: float) -> list[tuple[str, float, float, str]]:
-    """(mode, wall seconds, dollars, feasible or why not) for a sweep of n objects."""
+def modes(n: int, c: float, c_inv: float, s: float = 0.4) -> list[tuple[str, float, float, str]]:
+    """(mode, wall seconds, dollars, feasible or why not) for a sweep of n objects; `s` is the start-up."""
     pages = math.ceil(n / PAGE)
     listing = pages * S3_LIST_PER_1K / 1000
     serial_s = pages * S3_LATENCY_S + n * c
@@ -195,18 +200,33 @@ def modes(n: int, c: float, c_inv: float) -> list[tuple[str, float, float, str]]
     invocations = math.ceil(serial_s / INVOCATION_S)
     chain_ok = invocations <= MAX_INVOCATIONS and serial_s <= MAX_RUN_S
     inventory_s = n * c_inv
-    folders = math.ceil(n / OBJECTS_PER_FOLDER)
-    children = math.ceil(folders / FOLDERS_PER_BATCH)
-    folder_s = math.ceil(OBJECTS_PER_FOLDER / PAGE) * S3_LATENCY_S + OBJECTS_PER_FOLDER * c
-    child_s = FOLDERS_PER_BATCH * folder_s
-    map_s = math.ceil(children / MAP_CONCURRENCY) * child_s + 60  # + reading the folders and merging
+    ranges = math.ceil(n / OBJECTS_PER_RANGE)
+    children = math.ceil(ranges / RANGES_PER_ITEM)
+    # a child lists its ranges at once on threads; one vCPU does all their keys' work
+    child_s = (
+        math.ceil(OBJECTS_PER_RANGE / PAGE) * S3_LATENCY_S
+        + RANGES_PER_ITEM * OBJECTS_PER_RANGE * c
+        + s
+        + CHILD_START_S
+    )
+    merge_s = children * RESULT_READ_S  # read every result (counts and groups; findings assumed few)
+    plan_s = math.ceil(ranges / PAGE) * S3_LATENCY_S + s  # one delimiter page per 1,000 host folders
     map_cost = (
         listing
-        + math.ceil(folders / PAGE) * S3_LIST_PER_1K / 1000  # the item reader lists the folders
+        + math.ceil(ranges / PAGE) * S3_LIST_PER_1K / 1000
         + lambda_cost(children * child_s, invocations=children)
-        + children * 4 * SFN_STANDARD_PER_1K / 1000
-        + lambda_cost(n * 2e-6)  # the final merge of the children's counts and findings
+        + (children * TRANSITIONS_PER_CHILD + TRANSITIONS_PER_RUN) * SFN_STANDARD_PER_1K / 1000
+        + lambda_cost(merge_s + plan_s, invocations=2)
     )
+    maps = [
+        (
+            f"SweepMap, Distributed Map over key ranges ({limit} children at once)",
+            plan_s + math.ceil(children / limit) * child_s + merge_s,
+            map_cost,
+            f"yes, {children} child run(s)",
+        )
+        for limit in MAP_CONCURRENCY
+    ]
 
     def fits(seconds: float) -> str:
         return "yes" if seconds <= INVOCATION_S else f"no: > {INVOCATION_S} s"
@@ -233,12 +253,7 @@ def modes(n: int, c: float, c_inv: float) -> list[tuple[str, float, float, str]]
             n * INVENTORY_PER_MILLION / 1e6 + lambda_cost(inventory_s),
             fits(inventory_s) + ("; /tmp needs ~50 B per row" if n > 10_000_000 else ""),
         ),
-        (
-            f"Distributed Map over host folders ({MAP_CONCURRENCY} at once)",
-            map_s,
-            map_cost,
-            f"yes, {children} child run(s)",
-        ),
+        *maps,
     ]
 
 
@@ -250,10 +265,10 @@ def human(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def table(c: float, c_inv: float) -> str:
+def table(c: float, c_inv: float, s: float = 0.4) -> str:
     out = ["| objects | mode | time | cost per sweep | works? |", "|---:|---|---:|---:|---|"]
     for n in (10_000, 1_000_000, 100_000_000, 1_000_000_000):
-        for mode, seconds, dollars, ok in modes(n, c, c_inv):
+        for mode, seconds, dollars, ok in modes(n, c, c_inv, s):
             out.append(f"| {n:,} | {mode} | {human(seconds)} | ${dollars:,.4f} | {ok} |")
     return "\n".join(out)
 
@@ -284,7 +299,7 @@ def main() -> int:
         f"Fitted to docs/BENCHMARKS.md: c = {c * 1e6:.1f} µs per key (listing path), s = {s:.2f} s "
         f"start-up; measured here: {c_inv * 1e6:.1f} µs per inventory row ({args.inventory_rows:,} rows)."
     )
-    result = "\n\n".join([fitted, "\n".join(check), table(c, c_inv)])
+    result = "\n\n".join([fitted, "\n".join(check), table(c, c_inv, s)])
     print(result)
     if args.write_doc:
         write_block(SCALE, "scale-model", result)

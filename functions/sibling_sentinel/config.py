@@ -47,6 +47,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     # fleet health (domain/fleet.py)
     "min_tarballs": ("MIN_TARBALLS", "--min-tarballs"),
     "max_backup_age_seconds": ("MAX_BACKUP_AGE_SECONDS", "--max-backup-age"),
+    "map_batch_ranges": ("SWEEP_MAP_BATCH_RANGES", ""),
 }
 
 
@@ -84,6 +85,7 @@ class Config:
     # 0: no host's freshness is checked. The CLI's default, because it sweeps any prefix (an archive, a
     # test fixture) whose cadence it cannot know; the template sets 26 h for a nightly backup.
     max_backup_age_seconds: int = 0
+    map_batch_ranges: int = 8  # key ranges per Distributed Map item (the sweep on Step Functions)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefix", as_folder(self.prefix))
@@ -112,6 +114,10 @@ class Config:
         if self.inventory_run_rows < 1:
             raise ConfigError(
                 f"{_name('inventory_run_rows')} must be 1 or more, got {self.inventory_run_rows}"
+            )
+        if not 1 <= self.map_batch_ranges <= 1000:
+            raise ConfigError(
+                f"{_name('map_batch_ranges')} must be between 1 and 1000, got {self.map_batch_ranges}"
             )
         if not 1 <= self.concurrency <= 64:
             raise ConfigError(f"{_name('concurrency')} must be between 1 and 64, got {self.concurrency}")

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 from .adapters.aws import client
 from .adapters.inventory import S3InventoryFiles
+from .adapters.map_files import S3MapFiles
 from .adapters.notify import DefaultBus, SnsNotifier
 from .adapters.once import DynamoCheckRecords, once_per_step
 from .adapters.pool import ThreadPool
@@ -29,6 +30,7 @@ from .domain.inspection import ManifestInspector, ManifestReads, Parallel
 from .domain.inventory import Inventory
 from .domain.shards import Lister, Plan, ShardRunner
 from .domain.sweep import ShardSweeper, WorkerProcesses
+from .domain.sweep_map import SweepMap
 from .errors import ConfigError
 from .observability import EmfCounter
 
@@ -216,3 +218,15 @@ def fleet_health(config: Config, s3: Any, reports: str) -> dict[str, Any]:
         "history": S3RunHistory(s3, reports, config.report_prefix),
         "watch": watch,
     }
+
+
+@functools.cache
+def sweep_map(config: Config, logger: Logger, metrics: Metrics) -> SweepMap:
+    """The Step Functions engine's steps: FullSweep's sweep and publishing, the run's files beside reports."""
+    reports = config.report_bucket or config.bucket
+    return SweepMap(
+        full_sweep(config, logger, metrics),
+        S3MapFiles(aws_client(config, "s3"), reports),
+        reports,
+        batch=config.map_batch_ranges,
+    )

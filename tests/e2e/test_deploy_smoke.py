@@ -166,7 +166,7 @@ def test_alarms_are_in_the_deployed_template_though_moto_does_not_create_them(de
         for n, r in deployed.template["Resources"].items()
         if r["Type"] == "AWS::CloudWatch::Alarm" and r.get("Condition") != "SampledVerificationOn"
     }
-    assert len(alarms) == 9  # and two more with the optional sampled verification
+    assert len(alarms) == 10  # and two more with the optional sampled verification
     assert "SweepHeartbeatMissingAlarm" in alarms
     created = deployed("cloudwatch").describe_alarms()["MetricAlarms"]
     assert created == []  # moto skipped them; template tests in tests/unit check their settings

@@ -184,21 +184,7 @@ class FullSweep:
             checkpoint = self._load(loaded)
             run_id, invocation = checkpoint.run_id, checkpoint.invocation + 1
             request, resume = SweepRequest.from_dict(checkpoint.request), checkpoint.report
-        lister, as_of = self.lister, None
-        if request.inventory:
-            if self.inventories is None:
-                raise ConfigError("this sweep cannot read an S3 Inventory")
-            lister, as_of = self.inventories(request.inventory)
-        sweep = Sweep(
-            lister,
-            self.policy,
-            request.threshold,
-            self.group_depth,
-            self.clock,
-            manifests=self.manifests,
-            as_of=as_of,
-            concurrency=self.concurrency,
-        )
+        sweep = self.sweep_for(request)
         report = sweep.run(
             self.bucket,
             request.prefix,
@@ -208,6 +194,39 @@ class FullSweep:
         run_id = run_id or f"{report.started_at:%Y%m%dT%H%M%SZ}-{invocation_id[:8]}"
         if not report.complete and self._can_carry_on(function, invocation):
             return self._carry_on(request, report, run_id, invocation, function, loaded)
+        return self.finish(request, report, run_id, time_left_s, invocation, loaded, sweep.as_of)
+
+    def sweep_for(self, request: SweepRequest) -> Sweep:
+        """The sweep a request asks for: of the listing, or of the S3 Inventory it names."""
+        lister, as_of = self.lister, None
+        if request.inventory:
+            if self.inventories is None:
+                raise ConfigError("this sweep cannot read an S3 Inventory")
+            lister, as_of = self.inventories(request.inventory)
+        return Sweep(
+            lister,
+            self.policy,
+            request.threshold,
+            self.group_depth,
+            self.clock,
+            manifests=self.manifests,
+            as_of=as_of,
+            concurrency=self.concurrency,
+        )
+
+    def finish(
+        self,
+        request: SweepRequest,
+        report: Report,
+        run_id: str,
+        time_left_s: Callable[[], float],
+        invocation: int = 1,
+        loaded: str = "",
+        as_of: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Judge the fleet, keep the report, then publish: what every engine does with its one report of
+        a run. The Step Functions engine's merge calls this too (`sweep_map.py`), so both publish alike.
+        """
         self._assess_fleet(request, report, as_of)  # FLEET HEALTH: the one step after the sweep
         context = {"run_id": run_id, "prefix": request.prefix, "dry_run": request.dry_run}
         page: ReportPage | None = None
