@@ -47,10 +47,14 @@ def deployed(s3_endpoint: str) -> Iterator[tuple[dict[str, str], Any]]:
     client("s3").put_object(Bucket="artifacts", Key="code.zip", Body=code.getvalue())
     client("s3").create_bucket(Bucket=PARAMETERS["BackupBucket"])
     # when it is created as a stack
+    template = transformed(PARAMETERS)
+    # moto cannot run the FirstSweep custom resource (test_deploy_smoke.py says why): left out here too
+    assert template["Resources"].pop("FirstSweep")["Type"] == "Custom::FirstSweep"
+    assert template["Resources"]["SweepHeartbeatMissingAlarm"].pop("DependsOn") == "FirstSweep"
     cfn = client("cloudformation")
     cfn.create_stack(
         StackName=STACK,
-        TemplateBody=json.dumps(transformed(PARAMETERS)),
+        TemplateBody=json.dumps(template),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in PARAMETERS.items()],
         Capabilities=["CAPABILITY_IAM"],
     )

@@ -52,8 +52,9 @@ class Machine:
         return body
 
     def reports(self) -> list[str]:
+        """The JSON reports (each has its HTML page beside it)."""
         listed = self.stack.s3.list_objects_v2(Bucket=REPORTS, Prefix="sibling-sentinel/reports/2")
-        return [o["Key"] for o in listed.get("Contents", [])]
+        return [o["Key"] for o in listed.get("Contents", []) if o["Key"].endswith(".json")]
 
 
 @pytest.fixture
