@@ -7,16 +7,13 @@ CloudFormation does, and checks the result names those functions.
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
-from template_tools import transformed
+from template_tools import deployable, deployed_stack, transformed
 
 pytestmark = pytest.mark.e2e
 
@@ -30,43 +27,10 @@ PARAMETERS = {
 
 @pytest.fixture(scope="module")
 def deployed(s3_endpoint: str) -> Iterator[tuple[dict[str, str], Any]]:
-    def client(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=s3_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
     # given the code artifact and the template as SAM transforms it, with the distributed engine chosen
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as z:
-        z.writestr("sibling_sentinel/__init__.py", "")
-    client("s3").create_bucket(Bucket="artifacts")
-    client("s3").put_object(Bucket="artifacts", Key="code.zip", Body=code.getvalue())
-    client("s3").create_bucket(Bucket=PARAMETERS["BackupBucket"])
     # when it is created as a stack
-    template = transformed(PARAMETERS)
-    # moto cannot run the FirstSweep custom resource (test_deploy_smoke.py says why): left out here too
-    assert template["Resources"].pop("FirstSweep")["Type"] == "Custom::FirstSweep"
-    assert template["Resources"]["SweepHeartbeatMissingAlarm"].pop("DependsOn") == "FirstSweep"
-    cfn = client("cloudformation")
-    cfn.create_stack(
-        StackName=STACK,
-        TemplateBody=json.dumps(template),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in PARAMETERS.items()],
-        Capabilities=["CAPABILITY_IAM"],
-    )
-    stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
-    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
-    resources = {
-        r["LogicalResourceId"]: r["PhysicalResourceId"]
-        for r in cfn.describe_stack_resources(StackName=STACK)["StackResources"]
-        if "PhysicalResourceId" in r
-    }
-    yield resources, client
-    cfn.delete_stack(StackName=STACK)
+    for _, resources, client in deployed_stack(s3_endpoint, STACK, PARAMETERS, deployable(PARAMETERS)):
+        yield resources, client
 
 
 def test_the_state_machine_is_created_with_its_own_functions_substituted(

@@ -10,17 +10,14 @@ does create.
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 
-from template_tools import transformed
+from template_tools import deployable, deployed_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -40,47 +37,12 @@ class Deployed:
 
 @pytest.fixture(scope="module")
 def deployed(s3_endpoint: str) -> Iterator[Deployed]:
-    def client(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=s3_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
     # given the code artifact `sam deploy` would upload, and the template as SAM transforms it
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as z:
-        z.writestr("sibling_sentinel/__init__.py", "")
-    client("s3").create_bucket(Bucket="artifacts")
-    client("s3").put_object(Bucket="artifacts", Key="code.zip", Body=code.getvalue())
-    client("s3").create_bucket(Bucket=PARAMETERS["BackupBucket"])
-    template = transformed(PARAMETERS)
-    # moto runs a Lambda-backed custom resource's function in Docker, which these machines lack, and
-    # leaves the stack CREATE_IN_PROGRESS: the first sweep is asserted on the template
-    # (test_template_fleet) and run through the handler (test_first_sweep_handler) instead.
-    assert template["Resources"].pop("FirstSweep")["Type"] == "Custom::FirstSweep"
-    assert template["Resources"]["SweepHeartbeatMissingAlarm"].pop("DependsOn") == "FirstSweep"
+    template = deployable(PARAMETERS)
     # when it is created as a stack
-    cfn = client("cloudformation")
-    cfn.create_stack(
-        StackName="sibling-sentinel",
-        TemplateBody=json.dumps(template),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in PARAMETERS.items()],
-        Capabilities=["CAPABILITY_IAM"],
-    )
-    stack = cfn.describe_stacks(StackName="sibling-sentinel")["Stacks"][0]
-    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
-    resources = {  # moto lists the resources it skipped without ids
-        r["LogicalResourceId"]: r["PhysicalResourceId"]
-        for r in cfn.describe_stack_resources(StackName="sibling-sentinel")["StackResources"]
-        if "PhysicalResourceId" in r
-    }
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    yield Deployed(resources, outputs, template, client)
-    # the server is shared with the other e2e tests; moto cannot deliver to these rules' Lambda targets
-    cfn.delete_stack(StackName="sibling-sentinel")
+    for stack, resources, client in deployed_stack(s3_endpoint, "sibling-sentinel", PARAMETERS, template):
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        yield Deployed(resources, outputs, template, client)
 
 
 def function(deployed: Deployed, name: str) -> dict[str, Any]:
