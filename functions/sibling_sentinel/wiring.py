@@ -28,7 +28,8 @@ from .domain.fleet import RECORDS_KEPT_S, EventPathWatch
 from .domain.full_sweep import FullSweep
 from .domain.inspection import ManifestInspector, ManifestReads, Parallel
 from .domain.inventory import Inventory
-from .domain.shards import Lister, Plan, ShardRunner
+from .domain.listing import Lister
+from .domain.shards import Plan, ShardRunner
 from .domain.sweep import ShardSweeper, WorkerProcesses
 from .domain.sweep_map import SweepMap
 from .errors import ConfigError

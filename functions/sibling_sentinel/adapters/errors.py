@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from ..errors import (
@@ -74,6 +77,22 @@ def error_code(error: ClientError) -> str:
 def is_not_found(error: ClientError) -> bool:
     """S3's "no such object", in every form it and S3-compatible endpoints give it."""
     return error_code(error) in ("404", "NoSuchKey", "NotFound")
+
+
+T = TypeVar("T")
+
+
+def none_if_absent(call: Callable[[], T], what: str) -> T | None:
+    """`call()`, or None when S3 says the object is not there (404); any other failure is the product's
+    error, so a 403 or throttling is never taken for "absent"."""
+    try:
+        return call()
+    except ClientError as e:
+        if is_not_found(e):
+            return None
+        raise translate(e, what) from e
+    except BotoCoreError as e:
+        raise translate(e, what) from e
 
 
 def translate(error: ClientError | BotoCoreError, what: str) -> SentinelError:

@@ -15,7 +15,7 @@ from ..domain.fleet import PreviousRun
 from ..domain.full_sweep import AlreadyReportedError
 from ..domain.report import Report
 from ..errors import StorageError
-from .errors import error_code, is_not_found, translate
+from .errors import error_code, none_if_absent, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -117,18 +117,15 @@ def read_if_listed(s3: S3Client, bucket: str, key: str, what: str) -> bytes | No
     not there answers 403, which must not be taken for "not there", nor fail a stack's first run. A
     key deleted between the listing and the read still answers 404, which is "not there" too.
     """
-    try:
+
+    def read() -> bytes | None:
         listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
         if not any(o["Key"] == key for o in listed.get("Contents", [])):
             return None
         body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as e:
-        if is_not_found(e):
-            return None
-        raise translate(e, what) from e
-    except BotoCoreError as e:
-        raise translate(e, what) from e
-    return body
+        return body
+
+    return none_if_absent(read, what)
 
 
 class S3ReportPages:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.manifest import StoredChecksum
-from .errors import error_code, is_not_found, translate
+from .errors import error_code, is_not_found, none_if_absent, translate
 from .s3 import unquoted_etag
 
 if TYPE_CHECKING:
@@ -39,15 +39,12 @@ class S3Content:
             raise translate(e, where) from e
 
     def stored_checksum(self, bucket: str, key: str) -> StoredChecksum | None:
-        where = f"reading the checksum of s3://{bucket}/{key}"
-        try:
-            r = self._s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
-        except ClientError as e:
-            if is_not_found(e):
-                return None
-            raise translate(e, where) from e
-        except BotoCoreError as e:
-            raise translate(e, where) from e
+        r = none_if_absent(
+            lambda: self._s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED"),
+            f"reading the checksum of s3://{bucket}/{key}",
+        )
+        if r is None:
+            return None
         return StoredChecksum(
             r.get("ChecksumSHA256"), r.get("ChecksumType"), "-" in unquoted_etag(r.get("ETag"))
         )

@@ -13,7 +13,7 @@ from urllib3.exceptions import HTTPError
 from .. import __version__
 from ..domain.verify import under_prefix
 from ..errors import ObjectChangedError, ObjectNotFoundError, StorageError, WriteRefusedError
-from .errors import error_code, is_not_found, translate
+from .errors import error_code, is_not_found, none_if_absent, translate
 from .s3_content import S3Content
 
 if TYPE_CHECKING:
@@ -61,15 +61,10 @@ class S3TarballBytes:
             raise StorageError(f"{where}: the stream ended after {received} of {expected} bytes")
 
     def read_whole(self, bucket: str, key: str) -> bytes | None:
-        where = f"reading s3://{bucket}/{key}"
-        try:
-            return self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except ClientError as e:
-            if is_not_found(e):
-                return None
-            raise translate(e, where) from e
-        except BotoCoreError as e:
-            raise translate(e, where) from e
+        body: bytes | None = none_if_absent(
+            lambda: self._s3.get_object(Bucket=bucket, Key=key)["Body"].read(), f"reading s3://{bucket}/{key}"
+        )
+        return body
 
     def read_manifest(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
         return self._content.read_manifest(bucket, key, max_bytes)

@@ -43,8 +43,6 @@ from .report import Tally
 from .tarballs import TarballNaming
 from .verdicts import Outcome, Policy
 
-__all__ = ["Lister"]
-
 EXTRA_DEPTH = 2
 PROBE_KEYS = 5000
 _POLL_S = 0.05
@@ -253,7 +251,7 @@ def list_shard(
 ) -> None:
     """One shard: a probe that cuts it into pieces, or a range listed page by page."""
     if shard.folder is not None:
-        _probe(lister, bucket, shard, plan, post)
+        probe(lister, bucket, shard, plan, post)
         return
     lookup = ListedLookup(lister, bucket, policy.naming)
     if shard.resume is not None:
@@ -279,9 +277,7 @@ def list_shard(
     post(Batch(0, engine.finish() + engine.settle(lookup)))
 
 
-def _probe(
-    lister: FolderLister, bucket: str, shard: Shard, plan: Plan, post: Callable[[Shard], None]
-) -> None:
+def probe(lister: FolderLister, bucket: str, shard: Shard, plan: Plan, post: Callable[[Shard], None]) -> None:
     """The folder's sub-folders inside the shard's range, as cut points; the pieces as new shards.
 
     Pieces are made as soon as there are as many sub-folders as workers (then no more splitting is

@@ -10,13 +10,13 @@ from typing import Protocol
 
 from ..errors import ConfigError, ObjectNotFoundError
 from .inspection import Inspected, ManifestInspector, ManifestReads, ManifestStage
+from .listing import Lister
 from .objects import ListedObject
 from .reconcile import Reconciler
 from .report import Report, Tally
 from .shards import (
     Batch,
     FolderLister,
-    Lister,
     Paused,
     Plan,
     Shard,

@@ -28,7 +28,7 @@ from .checkpoint import Checkpoint
 from .event_path import sns_subject
 from .full_sweep import ALERT_INCOMPLETE, FullSweep, SweepRequest
 from .report import Report, Tally
-from .shards import FolderLister, Plan, Shard, _probe
+from .shards import FolderLister, Plan, Shard, probe
 from .sweep import as_folder
 
 ITEMS_FILE = "items.json"
@@ -93,7 +93,7 @@ def plan_ranges(lister: FolderLister, bucket: str, prefix: str, plan: Plan) -> l
         if shard.folder is None:
             ranges.append(shard)
         else:
-            _probe(lister, bucket, shard, plan, todo.append)
+            probe(lister, bucket, shard, plan, todo.append)
     ranges.sort(key=lambda s: s.keys.after)
     check_cover(ranges)
     return ranges
