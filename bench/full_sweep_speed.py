@@ -47,7 +47,7 @@ class Context:
 
 def handler_child() -> None:
     """Runs in the child process: the handler, as Lambda would call it, its answer on stdout."""
-    from sibling_sentinel.handlers.full_sweep import handler
+    from sibling_sentinel.lambda_edge.handlers.full_sweep import handler
 
     result = handler({"dry_run": True}, Context())  # type: ignore[arg-type]
     print(json.dumps({"objects_listed": result["objects_listed"], "complete": result["complete"]}))

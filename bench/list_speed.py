@@ -57,7 +57,7 @@ class Row:
 
 def worker_processes(concurrency: int) -> int:
     """What the CLI's `--processes 0` resolves to here (Config.sweep_processes)."""
-    from sibling_sentinel.cli import usable_cpus
+    from sibling_sentinel.cli.main import usable_cpus
     from sibling_sentinel.config import Config
 
     return Config(concurrency=concurrency).sweep_processes(usable_cpus())
@@ -67,7 +67,7 @@ def naive(endpoint: str) -> None:
     """The baseline: every key into a dict with boto3's paginator, then a dict lookup per tarball."""
     import boto3
 
-    from sibling_sentinel.domain.tarballs import TarballNaming
+    from sibling_sentinel.domain.core.tarballs import TarballNaming
 
     s3 = boto3.client("s3", endpoint_url=endpoint)
     objects = {}

@@ -26,11 +26,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sibling_sentinel.config import Config
-from sibling_sentinel.domain.objects import ListedObject
-from sibling_sentinel.domain.report import Report
-from sibling_sentinel.domain.rules import Anchor
-from sibling_sentinel.domain.sweep import Sweep
-from sibling_sentinel.domain.verdicts import Orphan, Outcome, Verdict
+from sibling_sentinel.domain.core.objects import ListedObject
+from sibling_sentinel.domain.core.rules import Anchor
+from sibling_sentinel.domain.core.verdicts import Orphan, Outcome, Verdict
+from sibling_sentinel.domain.sweep.report import Report
+from sibling_sentinel.domain.sweep.sweep import Sweep
 from timing import TIMED, run_measured
 
 BUCKET = "bench-bucket"

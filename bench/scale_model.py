@@ -146,8 +146,8 @@ class _Serial:
 def inventory_cost_per_row(rows: int = 200_000, files: int = 8) -> float:
     """Seconds of CPU per inventory row: decode, sort, spill, merge, reconcile and report."""
     from sibling_sentinel.config import Config
-    from sibling_sentinel.domain.inventory import Inventory
-    from sibling_sentinel.domain.sweep import Sweep
+    from sibling_sentinel.domain.inventory.inventory import Inventory
+    from sibling_sentinel.domain.sweep.sweep import Sweep
 
     now = datetime(2026, 11, 22, tzinfo=UTC)
     lines = []

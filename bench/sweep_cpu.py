@@ -28,9 +28,9 @@ from s3_endpoint import PREFIX, Listing, dataset
 from sibling_sentinel.adapters import list_page
 from sibling_sentinel.adapters.s3 import _objects
 from sibling_sentinel.config import Config
-from sibling_sentinel.domain.objects import ListedObject
-from sibling_sentinel.domain.reconcile import Reconciler
-from sibling_sentinel.domain.report import Report
+from sibling_sentinel.domain.core.objects import ListedObject
+from sibling_sentinel.domain.sweep.reconcile import Reconciler
+from sibling_sentinel.domain.sweep.report import Report
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 

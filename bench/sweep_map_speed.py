@@ -59,8 +59,8 @@ def environment(concurrency: int, batch: int) -> dict[str, str]:
 
 def measure(keys: int, repeat: int, concurrency: int, batch: int, max_concurrency: int) -> dict[str, Any]:
     from sfn_local import Lambdas, definition
-    from sibling_sentinel import wiring
-    from sibling_sentinel.handlers import full_sweep
+    from sibling_sentinel.lambda_edge import wiring
+    from sibling_sentinel.lambda_edge.handlers import full_sweep
 
     from stack import LambdaContext
 

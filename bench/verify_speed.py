@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from doc_block import write_block
-from sibling_sentinel.domain.objects import ListedObject
-from sibling_sentinel.domain.sampled_verification import RESERVE_S, SAFETY
-from sibling_sentinel.domain.verification import ManifestEvidence, verify_tarball
+from sibling_sentinel.domain.core.objects import ListedObject
+from sibling_sentinel.domain.verify.sampled_verification import RESERVE_S, SAFETY
+from sibling_sentinel.domain.verify.verification import ManifestEvidence, verify_tarball
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "BENCHMARKS.md"

@@ -8,9 +8,9 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sibling_sentinel.domain.manifest import StoredChecksum
-from sibling_sentinel.domain.objects import FolderPage, ListedObject
-from sibling_sentinel.domain.report import Report
+from sibling_sentinel.domain.core.objects import FolderPage, ListedObject
+from sibling_sentinel.domain.manifests.manifest import StoredChecksum
+from sibling_sentinel.domain.sweep.report import Report
 from sibling_sentinel.errors import ObjectNotFoundError
 
 T = TypeVar("T")
@@ -235,7 +235,7 @@ class FakeReportStore:
         self.saved: dict[str, dict[str, object]] = {}
 
     def put(self, key: str, report: Report) -> str:
-        from sibling_sentinel.domain.full_sweep import AlreadyReportedError
+        from sibling_sentinel.domain.sweep.full_sweep import AlreadyReportedError
 
         if key in self.saved:  # S3's If-None-Match: *
             raise AlreadyReportedError(f"{key} is already written")
@@ -257,7 +257,7 @@ class FakeCheckpoints:
         self.saved[key] = buffer.getvalue()
 
     def load(self, key: str) -> Any:
-        from sibling_sentinel.domain.checkpoint import Checkpoint
+        from sibling_sentinel.domain.sweep.checkpoint import Checkpoint
 
         return Checkpoint.read(iter(self.saved[key].splitlines()))
 
@@ -305,7 +305,7 @@ class FullSweepRig:
         seen: set[str] | None = None,
     ) -> None:
         from sibling_sentinel.config import Config
-        from sibling_sentinel.domain.full_sweep import FullSweep
+        from sibling_sentinel.domain.sweep.full_sweep import FullSweep
 
         self.bucket = FakeBucket(objects, page_size=page_size)
         self.store = FakeReportStore()
@@ -338,7 +338,7 @@ class FullSweepRig:
 
     def _fleet(self, fleet: Any, seen: set[str] | None) -> dict[str, Any]:
         """Fleet health's ports: the previous run from this rig's own store, and the event path's records."""
-        from sibling_sentinel.domain.fleet import EventPathWatch
+        from sibling_sentinel.domain.sweep.fleet import EventPathWatch
 
         self.history = FakeRunHistory(self.store)
         self.records = FakeCheckRecords(seen)
@@ -382,7 +382,7 @@ class FakeRunHistory:
         self.latest: str | None = None
 
     def previous(self) -> Any:
-        from sibling_sentinel.domain.fleet import PreviousRun
+        from sibling_sentinel.domain.sweep.fleet import PreviousRun
 
         if self.latest is None:
             return None

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from urllib.parse import quote_plus
 
-from sibling_sentinel.domain.objects import ListedObject
+from sibling_sentinel.domain.core.objects import ListedObject
 
 DEFAULT_SCHEMA = "Bucket, Key, Size, LastModifiedDate, ETag"
 VERSIONED_SCHEMA = (

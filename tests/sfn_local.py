@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
-from sibling_sentinel.handlers import sweep_map
+from sibling_sentinel.lambda_edge.handlers import sweep_map
 from template_tools import template
 
 from stack import ACCOUNT, REGION, LambdaContext

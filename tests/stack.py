@@ -12,8 +12,8 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from moto.sqs.models import sqs_backends
 
-from sibling_sentinel import demo_stack
-from sibling_sentinel.domain.check import CheckMessage, NewObject
+from sibling_sentinel.cli import demo_stack
+from sibling_sentinel.domain.event_path.check import CheckMessage, NewObject
 
 from fixtures import event
 
@@ -43,7 +43,7 @@ class Stack:
     def checked(self, *keys: str) -> None:
         """Records, as CheckSiblings' first check does, that the event path saw these uploads."""
         from sibling_sentinel.adapters.once import record_id
-        from sibling_sentinel.domain.check import check_id_of
+        from sibling_sentinel.domain.event_path.check import check_id_of
 
         ddb = boto3.client("dynamodb")
         for key in keys:

@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from .domain.check import MAX_ATTEMPTS, SQS_MAX_DELAY_S, checks_needed
-from .domain.external_sort import DEFAULT_RUN_ROWS
-from .domain.fleet import DEFAULT_MIN_TARBALLS, FleetRules
-from .domain.rules import Requirement, ScopedRule, listing_rule, manifest_rule
-from .domain.sweep import as_folder
-from .domain.tarballs import DEFAULT_EXTENSIONS, TarballNaming
-from .domain.verdicts import Policy
+from .domain.core.rules import Requirement, ScopedRule, listing_rule, manifest_rule
+from .domain.core.tarballs import DEFAULT_EXTENSIONS, TarballNaming
+from .domain.core.verdicts import Policy
+from .domain.event_path.check import MAX_ATTEMPTS, SQS_MAX_DELAY_S, checks_needed
+from .domain.inventory.external_sort import DEFAULT_RUN_ROWS
+from .domain.sweep.fleet import DEFAULT_MIN_TARBALLS, FleetRules
+from .domain.sweep.sweep import as_folder
 from .errors import ConfigError
 
 # field name -> (environment variable, CLI flag or "")

@@ -20,7 +20,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from sibling_sentinel.demo import DEMO_BUCKET, DEMO_OBJECTS, backdate, embedded_s3, seed
+from sibling_sentinel.cli.demo import DEMO_BUCKET, DEMO_OBJECTS, backdate, embedded_s3, seed
 
 CLI = Path(sys.executable).parent / "sibling-sentinel"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}

@@ -20,7 +20,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from sibling_sentinel.demo import DEMO_BUCKET, DEMO_PREFIX
+from sibling_sentinel.cli.demo import DEMO_BUCKET, DEMO_PREFIX
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,7 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "
 RUN_HANDLER = """
 import json, sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
-from sibling_sentinel.handlers import check_siblings, full_sweep, on_tarball_created
+from sibling_sentinel.lambda_edge.handlers import check_siblings, full_sweep, on_tarball_created
 
 class Context:
     function_name = "FullSweep"

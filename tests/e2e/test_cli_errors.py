@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import CLI
-from sibling_sentinel.cli import CREDENTIALS_SOUGHT
-from sibling_sentinel.demo import DEMO_BUCKET, DEMO_PREFIX
+from sibling_sentinel.cli.demo import DEMO_BUCKET, DEMO_PREFIX
+from sibling_sentinel.cli.main import CREDENTIALS_SOUGHT
 
 pytestmark = pytest.mark.e2e
 

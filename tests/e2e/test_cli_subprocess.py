@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from sibling_sentinel.demo import DEMO_BUCKET, DEMO_OBJECTS, DEMO_PREFIX, expected_verdicts
+from sibling_sentinel.cli.demo import DEMO_BUCKET, DEMO_OBJECTS, DEMO_PREFIX, expected_verdicts
 
 pytestmark = pytest.mark.e2e
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sibling_sentinel.demo import DAY, HOSTS, HOUR, NIGHTS, VANISHED, fleet
+from sibling_sentinel.cli.demo import DAY, HOSTS, HOUR, NIGHTS, VANISHED, fleet
 
 pytestmark = pytest.mark.e2e
 

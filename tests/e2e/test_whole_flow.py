@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from sibling_sentinel.demo import DAY, backdate
-from sibling_sentinel.demo_stack import Stack
+from sibling_sentinel.cli.demo import DAY, backdate
+from sibling_sentinel.cli.demo_stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,8 @@ import pytest
 from aws_lambda_powertools import Metrics
 from moto import mock_aws
 
-from sibling_sentinel import cli, wiring
+from sibling_sentinel.cli import main as cli
+from sibling_sentinel.lambda_edge import wiring
 
 import stack as stack_helpers
 from stack import ACCOUNT, BUCKET, REGION, REPORTS, Stack

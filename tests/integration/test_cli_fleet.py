@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sibling_sentinel.cli import main
-from sibling_sentinel.demo import DEMO_BUCKET, DEMO_OBJECTS, DEMO_PREFIX, backdate, seed
+from sibling_sentinel.cli.demo import DEMO_BUCKET, DEMO_OBJECTS, DEMO_PREFIX, backdate, seed
+from sibling_sentinel.cli.main import main
 
 SWEEP_URL = f"s3://{DEMO_BUCKET}/{DEMO_PREFIX}"
 

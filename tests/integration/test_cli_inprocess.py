@@ -17,9 +17,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sibling_sentinel import cli
-from sibling_sentinel.cli import main
-from sibling_sentinel.demo import DEMO_BUCKET, DEMO_OBJECTS, DEMO_PREFIX, backdate, expected_verdicts, seed
+from sibling_sentinel.cli import main as cli
+from sibling_sentinel.cli.demo import (
+    DEMO_BUCKET,
+    DEMO_OBJECTS,
+    DEMO_PREFIX,
+    backdate,
+    expected_verdicts,
+    seed,
+)
+from sibling_sentinel.cli.main import main
 
 SWEEP_URL = f"s3://{DEMO_BUCKET}/{DEMO_PREFIX}"
 OK_TARBALL = "backups/alpha/2026-11-20.tar.zst"

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sibling_sentinel.cli import main
+from sibling_sentinel.cli.main import main
 
 BUCKET = "backups-bucket"
 

@@ -16,8 +16,8 @@ from moto import mock_aws
 from sibling_sentinel.adapters.notify import DefaultBus, SnsNotifier
 from sibling_sentinel.adapters.once import IN_FLIGHT, once_per_step
 from sibling_sentinel.adapters.sqs import SqsCheckQueue, UnsentMessagesError
-from sibling_sentinel.demo import run_demo
-from sibling_sentinel.domain.check import CheckMessage, NewObject
+from sibling_sentinel.cli.demo import run_demo
+from sibling_sentinel.domain.event_path.check import CheckMessage, NewObject
 from sibling_sentinel.errors import AccessDeniedError, StorageError
 
 from stack import LambdaContext

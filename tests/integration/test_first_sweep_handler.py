@@ -12,7 +12,7 @@ import pytest
 
 from sibling_sentinel.adapters.stack_response import PresignedResponder
 from sibling_sentinel.errors import StorageError
-from sibling_sentinel.handlers import full_sweep
+from sibling_sentinel.lambda_edge.handlers import full_sweep
 
 from stack import LambdaContext, Stack, emf
 

@@ -11,11 +11,11 @@ from botocore.stub import Stubber
 
 from sibling_sentinel.adapters.once import DynamoCheckRecords
 from sibling_sentinel.adapters.reports import S3RunHistory
-from sibling_sentinel.demo import backdate
-from sibling_sentinel.domain.check import check_id_of
-from sibling_sentinel.domain.report import Report
+from sibling_sentinel.cli.demo import backdate
+from sibling_sentinel.domain.event_path.check import check_id_of
+from sibling_sentinel.domain.sweep.report import Report
 from sibling_sentinel.errors import StorageError, ThrottledError
-from sibling_sentinel.handlers import check_siblings, full_sweep, on_tarball_created
+from sibling_sentinel.lambda_edge.handlers import check_siblings, full_sweep, on_tarball_created
 
 from fixtures import event, eventbridge_created
 from stack import BUCKET, REPORTS, LambdaContext, Stack, emf, sqs_event

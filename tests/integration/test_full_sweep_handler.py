@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from sibling_sentinel.demo import backdate
-from sibling_sentinel.domain.full_sweep import ThresholdBreachedError
+from sibling_sentinel.cli.demo import backdate
+from sibling_sentinel.domain.sweep.full_sweep import ThresholdBreachedError
 from sibling_sentinel.errors import AccessDeniedError, ConfigError
-from sibling_sentinel.handlers import full_sweep
+from sibling_sentinel.lambda_edge.handlers import full_sweep
 
 from fixtures import event
 from stack import BUCKET, REPORTS, FailWith, LambdaContext, Stack, emf

@@ -10,9 +10,9 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto.sqs.models import sqs_backends
 
-from sibling_sentinel import wiring
-from sibling_sentinel.events import MalformedEventError
-from sibling_sentinel.handlers import check_siblings, on_tarball_created
+from sibling_sentinel.lambda_edge import wiring
+from sibling_sentinel.lambda_edge.events import MalformedEventError
+from sibling_sentinel.lambda_edge.handlers import check_siblings, on_tarball_created
 
 from fixtures import event, eventbridge_created, records_created
 from stack import ACCOUNT, BUCKET, REGION, FailWith, LambdaContext, Stack, emf, message_for, sqs_event

@@ -15,14 +15,14 @@ from moto import mock_aws
 
 from sibling_sentinel.adapters.inventory import S3InventoryFiles
 from sibling_sentinel.adapters.s3 import S3Lister
-from sibling_sentinel.cli import main
+from sibling_sentinel.cli.demo import backdate
+from sibling_sentinel.cli.main import main
 from sibling_sentinel.config import Config
-from sibling_sentinel.demo import backdate
-from sibling_sentinel.domain.inventory import Inventory
-from sibling_sentinel.domain.objects import ListedObject
-from sibling_sentinel.domain.sweep import Sweep
+from sibling_sentinel.domain.core.objects import ListedObject
+from sibling_sentinel.domain.inventory.inventory import Inventory
+from sibling_sentinel.domain.sweep.sweep import Sweep
 from sibling_sentinel.errors import AccessDeniedError, StorageError
-from sibling_sentinel.handlers import full_sweep
+from sibling_sentinel.lambda_edge.handlers import full_sweep
 
 from fakes import SerialPool
 from inventory_files import inventory, manifest, manifest_key

@@ -16,10 +16,10 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
 from sibling_sentinel.adapters.s3 import S3Lister
-from sibling_sentinel.cli import main
+from sibling_sentinel.cli.main import main
 from sibling_sentinel.config import Config
-from sibling_sentinel.domain.listing import ListingError
-from sibling_sentinel.domain.sweep import Sweep
+from sibling_sentinel.domain.core.listing import ListingError
+from sibling_sentinel.domain.sweep.sweep import Sweep
 
 from fakes import NOW
 from stack import Body

@@ -19,8 +19,8 @@ from test_s3_adapter import BUCKET
 
 from sibling_sentinel.adapters.pool import ThreadPool
 from sibling_sentinel.adapters.s3_content import S3Content
-from sibling_sentinel.cli import main
-from sibling_sentinel.domain.manifest import MAX_MANIFEST_BYTES
+from sibling_sentinel.cli.main import main
+from sibling_sentinel.domain.manifests.manifest import MAX_MANIFEST_BYTES
 from sibling_sentinel.errors import AccessDeniedError, ThrottledError
 
 from fakes import manifest_body
@@ -179,7 +179,7 @@ def test_sweep_that_cannot_read_a_manifest_exits_3_without_a_report(
 ) -> None:
     # given every GetObject is denied
     put_backup(s3, "snap")
-    monkeypatch.setattr("sibling_sentinel.wiring.aws_client", lambda config, service: s3)
+    monkeypatch.setattr("sibling_sentinel.lambda_edge.wiring.aws_client", lambda config, service: s3)
     answer_with(s3.meta.events, "GetObject", 403, "AccessDenied")
     # when swept with the rule required
     code = main(["sweep", URL, "--manifest", "required"], env={})

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from sibling_sentinel import processes
+from sibling_sentinel.cli import processes
+from sibling_sentinel.cli.processes import ShardProcesses
 from sibling_sentinel.config import Config
-from sibling_sentinel.domain.report import Report
-from sibling_sentinel.domain.shards import Plan, Shard
-from sibling_sentinel.domain.sweep import ShardSweeper, Sweep
+from sibling_sentinel.domain.sweep.report import Report
+from sibling_sentinel.domain.sweep.shards import Plan, Shard
+from sibling_sentinel.domain.sweep.sweep import ShardSweeper, Sweep
 from sibling_sentinel.errors import AccessDeniedError, SentinelError
-from sibling_sentinel.processes import ShardProcesses
 
 from fakes import FakeBucket, FakeClock, essence, obj
 

@@ -11,9 +11,9 @@ from moto import mock_aws
 
 from sibling_sentinel.adapters.reports import LambdaInvoker, S3Checkpoints, S3ReportStore
 from sibling_sentinel.config import Config
-from sibling_sentinel.domain.checkpoint import Checkpoint
-from sibling_sentinel.domain.full_sweep import AlreadyReportedError
-from sibling_sentinel.domain.report import Report
+from sibling_sentinel.domain.sweep.checkpoint import Checkpoint
+from sibling_sentinel.domain.sweep.full_sweep import AlreadyReportedError
+from sibling_sentinel.domain.sweep.report import Report
 from sibling_sentinel.errors import BucketNotFoundError, StorageError
 
 from fakes import NOW, obj

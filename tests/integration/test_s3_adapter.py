@@ -22,10 +22,10 @@ from moto import mock_aws
 
 from sibling_sentinel.adapters.errors import translate
 from sibling_sentinel.adapters.s3 import S3Lister, S3Objects
+from sibling_sentinel.cli.demo import backdate
 from sibling_sentinel.config import Config
-from sibling_sentinel.demo import backdate
-from sibling_sentinel.domain.report import Report
-from sibling_sentinel.domain.sweep import Sweep
+from sibling_sentinel.domain.sweep.report import Report
+from sibling_sentinel.domain.sweep.sweep import Sweep
 from sibling_sentinel.errors import (
     AccessDeniedError,
     BucketNotFoundError,
@@ -448,7 +448,7 @@ def test_a_denied_shard_fails_the_sharded_sweep(s3: S3Client) -> None:
 
 def test_the_s3_client_has_a_connection_for_every_sweep_worker() -> None:
     # given a sweep with 32 workers, and one with fewer than botocore's default pool
-    from sibling_sentinel.wiring import aws_client
+    from sibling_sentinel.lambda_edge.wiring import aws_client
 
     # when their clients are built (no request is sent)
     wide = aws_client(Config(concurrency=32), "s3")

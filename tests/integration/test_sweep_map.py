@@ -20,9 +20,9 @@ from test_s3_adapter import BUCKET as AWKWARD
 from test_s3_adapter import awkward_bucket
 
 from sfn_local import Lambdas, definition, throttled
-from sibling_sentinel import wiring
 from sibling_sentinel.errors import StorageError
-from sibling_sentinel.handlers import full_sweep
+from sibling_sentinel.lambda_edge import wiring
+from sibling_sentinel.lambda_edge.handlers import full_sweep
 
 from stack import ACCOUNT, REPORTS, LambdaContext, Stack, emf
 

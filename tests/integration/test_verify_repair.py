@@ -17,9 +17,9 @@ from moto import mock_aws
 
 from sibling_sentinel.adapters.s3 import S3Objects
 from sibling_sentinel.adapters.tarball_bytes import WRITER, S3ListingWriter, S3TarballBytes
-from sibling_sentinel.cli import main
+from sibling_sentinel.cli.main import main
 from sibling_sentinel.config import Config
-from sibling_sentinel.domain.verify import RepairAction, repair_listing
+from sibling_sentinel.domain.verify.verify import RepairAction, repair_listing
 from sibling_sentinel.errors import (
     BucketNotFoundError,
     ObjectChangedError,

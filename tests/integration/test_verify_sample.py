@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from sibling_sentinel import verify_wiring
-from sibling_sentinel.domain.sampled_verification import slot_of
-from sibling_sentinel.handlers import verify_sample
+from sibling_sentinel.domain.verify.sampled_verification import slot_of
+from sibling_sentinel.lambda_edge import verify_wiring
+from sibling_sentinel.lambda_edge.handlers import verify_sample
 
 from stack import BUCKET, REPORTS, LambdaContext, Stack, emf
 from tar_tools import make_tarball, make_tree, some_files, tar_t
@@ -135,7 +135,7 @@ def test_a_tarball_too_big_for_one_invocation_is_skipped_and_named(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a bzip2 tarball bigger than one invocation can read at bzip2's measured speed
-    from sibling_sentinel.domain import sampled_verification
+    from sibling_sentinel.domain.verify import sampled_verification
 
     monkeypatch.setitem(sampled_verification.VERIFY_BYTES_PER_S, "bzip2", 1.0)
     put(stack, "backups/h1/huge.tar.bz2", b"x" * 2000)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sibling_sentinel.config import Config
-from sibling_sentinel.domain.check import (
+from sibling_sentinel.domain.event_path.check import (
     MAX_ATTEMPTS,
     MAX_WINDOW_S,
     CheckMessage,

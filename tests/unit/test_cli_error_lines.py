@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from sibling_sentinel import cli
 from sibling_sentinel.adapters.errors import translate
+from sibling_sentinel.cli import main as cli
 from sibling_sentinel.errors import StorageError, WrongRegionError
 
 
@@ -121,7 +121,7 @@ def test_a_closed_stdout_exits_141_with_nothing_on_stderr(
         return 0
 
     monkeypatch.setattr("sys.stdout", Closed())
-    monkeypatch.setattr("sibling_sentinel.demo.run_demo", writes)
+    monkeypatch.setattr("sibling_sentinel.cli.demo.run_demo", writes)
 
     # when a command writes to it
     code = cli.main(["demo"])
@@ -138,7 +138,7 @@ def test_a_broken_pipe_elsewhere_is_an_error_not_a_quiet_exit(
     def broken(*args: object, **kwargs: object) -> int:
         raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr("sibling_sentinel.demo.run_demo", broken)
+    monkeypatch.setattr("sibling_sentinel.cli.demo.run_demo", broken)
 
     # when it runs
     code = cli.main(["demo"])

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sibling_sentinel.domain.checkpoint import Checkpoint, CheckpointError
-from sibling_sentinel.domain.full_sweep import (
+from sibling_sentinel.domain.core.objects import ListedObject
+from sibling_sentinel.domain.sweep.checkpoint import Checkpoint, CheckpointError
+from sibling_sentinel.domain.sweep.full_sweep import (
     ALERT_INCOMPLETE,
     SweepAbandonedError,
     SweepIncompleteError,
     SweepRequest,
 )
-from sibling_sentinel.domain.objects import ListedObject
 from sibling_sentinel.errors import ConfigError, ThrottledError
 
 from fakes import (

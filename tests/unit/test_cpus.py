@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sibling_sentinel.cli import cgroup_cpu_quota, usable_cpus
+from sibling_sentinel.cli.main import cgroup_cpu_quota, usable_cpus
 
 
 def cgroup(root: Path, files: dict[str, str]) -> Path:

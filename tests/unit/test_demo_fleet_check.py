@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from sibling_sentinel.demo import OVERDUE, VANISHED, _fleet_check
+from sibling_sentinel.cli.demo import OVERDUE, VANISHED, _fleet_check
 
 UNSEEN = "backups/host-15/2026-11-30.tar.zst"
 

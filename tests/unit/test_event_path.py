@@ -5,10 +5,10 @@ import pytest
 
 from sibling_sentinel.adapters.sqs import UnsentMessagesError
 from sibling_sentinel.config import Config
-from sibling_sentinel.domain.check import CheckMessage, MalformedMessageError, NewObject
-from sibling_sentinel.domain.event_path import CHECK_FAILED, Checker, Intake, alert_text
-from sibling_sentinel.domain.rules import listing_rule
-from sibling_sentinel.domain.verdicts import RuleVerdict, TarballVerdict, Verdict
+from sibling_sentinel.domain.core.rules import listing_rule
+from sibling_sentinel.domain.core.verdicts import RuleVerdict, TarballVerdict, Verdict
+from sibling_sentinel.domain.event_path.check import CheckMessage, MalformedMessageError, NewObject
+from sibling_sentinel.domain.event_path.event_path import CHECK_FAILED, Checker, Intake, alert_text
 from sibling_sentinel.errors import ThrottledError
 
 from fakes import FakeBucket, FakeBus, FakeClock, FakeCounter, FakeLog, FakeNotifier, FakeQueue, obj

@@ -4,7 +4,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from sibling_sentinel.events import MalformedEventError, created_objects
+from sibling_sentinel.lambda_edge.events import MalformedEventError, created_objects
 
 from fixtures import event, eventbridge_created, records_created
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sibling_sentinel.domain.external_sort import merged, pages_of, sorted_runs
-from sibling_sentinel.domain.objects import ListedObject
+from sibling_sentinel.domain.core.objects import ListedObject
+from sibling_sentinel.domain.inventory.external_sort import merged, pages_of, sorted_runs
 
 from fakes import obj
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sibling_sentinel.domain.first_sweep import is_stack_event, on_stack_event
+from sibling_sentinel.domain.sweep.first_sweep import is_stack_event, on_stack_event
 from sibling_sentinel.errors import AccessDeniedError
 
 

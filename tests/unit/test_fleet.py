@@ -5,8 +5,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from sibling_sentinel.domain.check import check_id_of
-from sibling_sentinel.domain.fleet import (
+from sibling_sentinel.domain.core.rules import listing_rule
+from sibling_sentinel.domain.core.tarballs import TarballNaming
+from sibling_sentinel.domain.core.verdicts import Policy
+from sibling_sentinel.domain.event_path.check import check_id_of
+from sibling_sentinel.domain.sweep.fleet import (
     LOOKBACK_S,
     OVERDUE_BROKEN,
     OVERDUE_SILENT,
@@ -17,11 +20,8 @@ from sibling_sentinel.domain.fleet import (
     changes_lines,
     health_lines,
 )
-from sibling_sentinel.domain.reconcile import reconcile
-from sibling_sentinel.domain.report import Report
-from sibling_sentinel.domain.rules import listing_rule
-from sibling_sentinel.domain.tarballs import TarballNaming
-from sibling_sentinel.domain.verdicts import Policy
+from sibling_sentinel.domain.sweep.reconcile import reconcile
+from sibling_sentinel.domain.sweep.report import Report
 
 from fakes import NOW, obj
 

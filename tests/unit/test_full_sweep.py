@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sibling_sentinel.domain.full_sweep import (
+from sibling_sentinel.domain.sweep.full_sweep import (
     ALERT_BREACH,
     ALERT_INCOMPLETE,
     SWEEP_COMPLETED,
@@ -16,7 +16,7 @@ from sibling_sentinel.domain.full_sweep import (
     breach_alert,
     report_key,
 )
-from sibling_sentinel.domain.report import Report
+from sibling_sentinel.domain.sweep.report import Report
 from sibling_sentinel.errors import ConfigError
 
 from fakes import (

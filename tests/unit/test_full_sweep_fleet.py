@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sibling_sentinel.domain.check import check_id_of
-from sibling_sentinel.domain.fleet import FleetRules
-from sibling_sentinel.domain.full_sweep import ALERT_BREACH, SweepRequest
+from sibling_sentinel.domain.event_path.check import check_id_of
+from sibling_sentinel.domain.sweep.fleet import FleetRules
+from sibling_sentinel.domain.sweep.full_sweep import ALERT_BREACH, SweepRequest
 
 from fakes import FullSweepRig, obj
 from fixtures import event

@@ -9,18 +9,18 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from sibling_sentinel.domain.html_report import (
+from sibling_sentinel.domain.core.rules import listing_rule
+from sibling_sentinel.domain.core.tarballs import TarballNaming
+from sibling_sentinel.domain.core.verdicts import Policy, Verdict
+from sibling_sentinel.domain.sweep.html_report import (
     MAX_CALENDAR_HOSTS,
     MAX_PAGE_BYTES,
     VERDICT_STYLE,
     console_object_url,
     render_html,
 )
-from sibling_sentinel.domain.reconcile import reconcile
-from sibling_sentinel.domain.report import CALENDAR_NIGHTS, Group, Report
-from sibling_sentinel.domain.rules import listing_rule
-from sibling_sentinel.domain.tarballs import TarballNaming
-from sibling_sentinel.domain.verdicts import Policy, Verdict
+from sibling_sentinel.domain.sweep.reconcile import reconcile
+from sibling_sentinel.domain.sweep.report import CALENDAR_NIGHTS, Group, Report
 
 from fakes import NOW, obj
 

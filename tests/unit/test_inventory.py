@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sibling_sentinel.config import Config
-from sibling_sentinel.domain.full_sweep import SweepRequest
-from sibling_sentinel.domain.inventory import (
+from sibling_sentinel.domain.inventory.inventory import (
     Columns,
     Inventory,
     InventoryError,
@@ -19,7 +18,8 @@ from sibling_sentinel.domain.inventory import (
     decode_key,
     rows_of,
 )
-from sibling_sentinel.domain.sweep import Sweep
+from sibling_sentinel.domain.sweep.full_sweep import SweepRequest
+from sibling_sentinel.domain.sweep.sweep import Sweep
 from sibling_sentinel.errors import ConfigError, ObjectNotFoundError
 
 from fakes import NOW, FakeBucket, FakeClock, FakeInventoryFiles, SerialPool, obj

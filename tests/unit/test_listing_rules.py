@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sibling_sentinel.domain.listing import MAX_EMPTY_PAGES, ListingError, PageCheck
+from sibling_sentinel.domain.core.listing import MAX_EMPTY_PAGES, ListingError, PageCheck
 
 P = "backups/"
 

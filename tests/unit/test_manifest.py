@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from sibling_sentinel.domain.manifest import (
+from sibling_sentinel.domain.manifests.manifest import (
     MAX_MANIFEST_BYTES,
     Checksum,
     InvalidManifestError,

@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 
 from sibling_sentinel.config import Config
-from sibling_sentinel.domain.check import CheckMessage, NewObject
-from sibling_sentinel.domain.event_path import Checker
-from sibling_sentinel.domain.inspection import InOrder, ManifestInspector, ManifestReads
-from sibling_sentinel.domain.rules import Requirement, ScopedRule, manifest_rule
-from sibling_sentinel.domain.sweep import Sweep
+from sibling_sentinel.domain.core.rules import Requirement, ScopedRule, manifest_rule
+from sibling_sentinel.domain.event_path.check import CheckMessage, NewObject
+from sibling_sentinel.domain.event_path.event_path import Checker
+from sibling_sentinel.domain.manifests.inspection import InOrder, ManifestInspector, ManifestReads
+from sibling_sentinel.domain.sweep.sweep import Sweep
 from sibling_sentinel.errors import AccessDeniedError
 
 from fakes import (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sibling_sentinel.domain.notifications import eventbridge_on, kept_summary, with_eventbridge
+from sibling_sentinel.domain.event_path.notifications import eventbridge_on, kept_summary, with_eventbridge
 
 EXISTING = {
     "TopicConfigurations": [

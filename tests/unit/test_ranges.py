@@ -9,12 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sibling_sentinel.config import Config
-from sibling_sentinel.domain.listing import KeyRange
-from sibling_sentinel.domain.objects import FolderPage
-from sibling_sentinel.domain.report import Report
-from sibling_sentinel.domain.shards import Batch, Plan, Shard, list_shard
-from sibling_sentinel.domain.sweep import Sweep
-from sibling_sentinel.domain.verdicts import Policy
+from sibling_sentinel.domain.core.listing import KeyRange
+from sibling_sentinel.domain.core.objects import FolderPage
+from sibling_sentinel.domain.core.verdicts import Policy
+from sibling_sentinel.domain.sweep.report import Report
+from sibling_sentinel.domain.sweep.shards import Batch, Plan, Shard, list_shard
+from sibling_sentinel.domain.sweep.sweep import Sweep
 
 from fakes import NOW, FakeBucket, FakeClock, essence, obj
 

@@ -1,10 +1,10 @@
 import pytest
 
-from sibling_sentinel.domain.objects import ListedObject
-from sibling_sentinel.domain.reconcile import OutOfOrderError, Reconciler, reconcile
-from sibling_sentinel.domain.rules import listing_rule, manifest_rule
-from sibling_sentinel.domain.tarballs import TarballNaming
-from sibling_sentinel.domain.verdicts import Orphan, Outcome, Policy, TarballVerdict, Verdict
+from sibling_sentinel.domain.core.objects import ListedObject
+from sibling_sentinel.domain.core.rules import listing_rule, manifest_rule
+from sibling_sentinel.domain.core.tarballs import TarballNaming
+from sibling_sentinel.domain.core.verdicts import Orphan, Outcome, Policy, TarballVerdict, Verdict
+from sibling_sentinel.domain.sweep.reconcile import OutOfOrderError, Reconciler, reconcile
 
 from fakes import NOW, obj
 

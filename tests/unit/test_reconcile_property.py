@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sibling_sentinel.domain.objects import ListedObject
-from sibling_sentinel.domain.reconcile import reconcile
-from sibling_sentinel.domain.rules import Anchor, listing_rule, manifest_rule
-from sibling_sentinel.domain.tarballs import TarballNaming
-from sibling_sentinel.domain.verdicts import Orphan, Policy, TarballVerdict
+from sibling_sentinel.domain.core.objects import ListedObject
+from sibling_sentinel.domain.core.rules import Anchor, listing_rule, manifest_rule
+from sibling_sentinel.domain.core.tarballs import TarballNaming
+from sibling_sentinel.domain.core.verdicts import Orphan, Policy, TarballVerdict
+from sibling_sentinel.domain.sweep.reconcile import reconcile
 
 from fakes import NOW, obj
 

@@ -1,10 +1,10 @@
 import json
 
-from sibling_sentinel.domain.reconcile import reconcile
-from sibling_sentinel.domain.report import TOP_GROUP, Finding, FindingLog, Report, group_of
-from sibling_sentinel.domain.rules import listing_rule
-from sibling_sentinel.domain.tarballs import TarballNaming
-from sibling_sentinel.domain.verdicts import Policy
+from sibling_sentinel.domain.core.rules import listing_rule
+from sibling_sentinel.domain.core.tarballs import TarballNaming
+from sibling_sentinel.domain.core.verdicts import Policy
+from sibling_sentinel.domain.sweep.reconcile import reconcile
+from sibling_sentinel.domain.sweep.report import TOP_GROUP, Finding, FindingLog, Report, group_of
 
 from fakes import NOW, obj
 

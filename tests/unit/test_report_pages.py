@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sibling_sentinel.domain.full_sweep import ALERT_BREACH, SweepRequest, page_key, report_key
-from sibling_sentinel.domain.html_report import console_object_url
-from sibling_sentinel.domain.report_pages import HISTORY_RUNS, ReportPage, appended
+from sibling_sentinel.domain.sweep.full_sweep import ALERT_BREACH, SweepRequest, page_key, report_key
+from sibling_sentinel.domain.sweep.html_report import console_object_url
+from sibling_sentinel.domain.sweep.report_pages import HISTORY_RUNS, ReportPage, appended
 
 from fakes import NOW, FakeReportPages, FullSweepRig, obj
 

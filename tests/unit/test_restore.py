@@ -3,8 +3,8 @@
 import pytest
 
 from sibling_sentinel.config import Config
-from sibling_sentinel.domain.inspection import ManifestInspector, ManifestReads
-from sibling_sentinel.domain.restore import RestoreChoice, RestoreSearch, Standing
+from sibling_sentinel.domain.manifests.inspection import ManifestInspector, ManifestReads
+from sibling_sentinel.domain.restore.restore import RestoreChoice, RestoreSearch, Standing
 from sibling_sentinel.errors import ConfigError
 
 from fakes import FakeBucket, FakeClock, SerialPool, manifest_body, obj

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from sibling_sentinel.domain.sampled_verification import (
+from sibling_sentinel.domain.core.tarballs import TarballNaming
+from sibling_sentinel.domain.verify.sampled_verification import (
     VERIFY_BYTES_PER_S,
     AutoRepair,
     largest_verifiable,
@@ -15,9 +16,8 @@ from sibling_sentinel.domain.sampled_verification import (
     slot_of,
     tonight,
 )
-from sibling_sentinel.domain.tarballs import TarballNaming
 from sibling_sentinel.errors import ConfigError
-from sibling_sentinel.verify_config import SamplingConfig
+from sibling_sentinel.lambda_edge.verify_config import SamplingConfig
 
 from fakes import NOW, obj
 

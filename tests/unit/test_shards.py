@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from sibling_sentinel.config import Config
-from sibling_sentinel.domain.inspection import ManifestInspector, ManifestReads
-from sibling_sentinel.domain.report import Report
-from sibling_sentinel.domain.shards import EXTRA_DEPTH, Done, Plan, Shard
-from sibling_sentinel.domain.sweep import ShardSweeper, Sweep
+from sibling_sentinel.domain.manifests.inspection import ManifestInspector, ManifestReads
+from sibling_sentinel.domain.sweep.report import Report
+from sibling_sentinel.domain.sweep.shards import EXTRA_DEPTH, Done, Plan, Shard
+from sibling_sentinel.domain.sweep.sweep import ShardSweeper, Sweep
 from sibling_sentinel.errors import AccessDeniedError
 
 from fakes import FakeBucket, FakeClock, SerialPool, essence, manifest_body, obj

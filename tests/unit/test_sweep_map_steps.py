@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from sibling_sentinel.domain.checkpoint import Checkpoint
-from sibling_sentinel.domain.full_sweep import SweepRequest
-from sibling_sentinel.domain.listing import KeyRange
-from sibling_sentinel.domain.shards import Shard
-from sibling_sentinel.domain.sweep_map import MapResultsError, MapRun, SweepMap, check_cover
+from sibling_sentinel.domain.core.listing import KeyRange
+from sibling_sentinel.domain.sweep.checkpoint import Checkpoint
+from sibling_sentinel.domain.sweep.full_sweep import SweepRequest
+from sibling_sentinel.domain.sweep.shards import Shard
+from sibling_sentinel.domain.sweep.sweep_map import MapResultsError, MapRun, SweepMap, check_cover
 from sibling_sentinel.errors import ConfigError
 
 from fakes import FakeBucket, FullSweepRig, obj

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sibling_sentinel.domain.compression import (
+from sibling_sentinel.domain.verify.compression import (
     CorruptStreamError,
     StoredBytes,
     ZstdFrames,
@@ -17,14 +17,14 @@ from sibling_sentinel.domain.compression import (
     decompressed,
     require_codec,
 )
-from sibling_sentinel.domain.tar_stream import (
+from sibling_sentinel.domain.verify.tar_stream import (
     UnreadableTarError,
     listed_name,
     tar_entries,
     tar_t_line,
     unescape_line,
 )
-from sibling_sentinel.domain.verification import regenerated_listing
+from sibling_sentinel.domain.verify.verification import regenerated_listing
 from sibling_sentinel.errors import ConfigError
 
 from tar_tools import COMPRESSORS, make_tarball, make_tree, some_files, tar_t

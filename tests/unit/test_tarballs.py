@@ -1,6 +1,6 @@
 import pytest
 
-from sibling_sentinel.domain.tarballs import DEFAULT_EXTENSIONS, TarballNaming
+from sibling_sentinel.domain.core.tarballs import DEFAULT_EXTENSIONS, TarballNaming
 
 NAMING = TarballNaming()
 

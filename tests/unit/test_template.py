@@ -9,10 +9,10 @@ import pytest
 from moto.events.models import EventPattern
 
 from sibling_sentinel.config import _SOURCES, Config
-from sibling_sentinel.domain.tarballs import DEFAULT_EXTENSIONS
+from sibling_sentinel.domain.core.tarballs import DEFAULT_EXTENSIONS
 from sibling_sentinel.errors import ConfigError
-from sibling_sentinel.events import upload_pattern as upload_pattern_of
-from sibling_sentinel.verify_config import VARIABLES as SAMPLING_VARIABLES
+from sibling_sentinel.lambda_edge.events import upload_pattern as upload_pattern_of
+from sibling_sentinel.lambda_edge.verify_config import VARIABLES as SAMPLING_VARIABLES
 from template_tools import ROOT, functions, of_type, parameter_values, resolve, template, transformed
 
 from fixtures import eventbridge_created
@@ -172,8 +172,8 @@ def test_upload_rule_rejects_siblings_and_everything_outside(bucket: str, key: s
 
 def test_tarballs_outside_the_prefix_are_routed_and_skipped_by_the_intake() -> None:
     # given the rule (a suffix cannot be ANDed with a prefix) and the intake that filters the prefix
-    from sibling_sentinel.domain.check import NewObject
-    from sibling_sentinel.domain.event_path import Intake
+    from sibling_sentinel.domain.event_path.check import NewObject
+    from sibling_sentinel.domain.event_path.event_path import Intake
 
     from fakes import NOW, FakeLog, FakeQueue
 

@@ -10,7 +10,7 @@ from typing import Any
 from moto.events.models import EventPattern
 
 from sibling_sentinel.config import Config
-from sibling_sentinel.domain.tarballs import DEFAULT_EXTENSIONS, TarballNaming
+from sibling_sentinel.domain.core.tarballs import DEFAULT_EXTENSIONS, TarballNaming
 from template_tools import ROOT, functions, of_type, parameter_values, resolve, template, transformed
 
 from fixtures import eventbridge_created

@@ -6,12 +6,12 @@ import io
 import json
 from typing import Any
 
-from sibling_sentinel.domain.reconcile import reconcile
-from sibling_sentinel.domain.report import Report
-from sibling_sentinel.domain.rules import listing_rule
-from sibling_sentinel.domain.tarballs import TarballNaming
-from sibling_sentinel.domain.text_report import MAX_HOST_ROWS, host_of, summary_line, write_text_report
-from sibling_sentinel.domain.verdicts import Policy
+from sibling_sentinel.domain.core.rules import listing_rule
+from sibling_sentinel.domain.core.tarballs import TarballNaming
+from sibling_sentinel.domain.core.verdicts import Policy
+from sibling_sentinel.domain.sweep.reconcile import reconcile
+from sibling_sentinel.domain.sweep.report import Report
+from sibling_sentinel.domain.sweep.text_report import MAX_HOST_ROWS, host_of, summary_line, write_text_report
 
 from fakes import NOW, obj
 

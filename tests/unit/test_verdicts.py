@@ -2,9 +2,9 @@ from datetime import timedelta
 
 import pytest
 
-from sibling_sentinel.domain.rules import Anchor, SiblingRule, listing_rule, manifest_rule
-from sibling_sentinel.domain.tarballs import TarballNaming
-from sibling_sentinel.domain.verdicts import Policy, TarballVerdict, Verdict
+from sibling_sentinel.domain.core.rules import Anchor, SiblingRule, listing_rule, manifest_rule
+from sibling_sentinel.domain.core.tarballs import TarballNaming
+from sibling_sentinel.domain.core.verdicts import Policy, TarballVerdict, Verdict
 
 from fakes import NOW, obj
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..domain.checkpoint import Checkpoint
+from ..domain.sweep.checkpoint import Checkpoint
 from .errors import translate
 from .reports import S3Checkpoints
 from .s3 import S3Lister

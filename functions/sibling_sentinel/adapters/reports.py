@@ -10,10 +10,10 @@ from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..domain.checkpoint import Checkpoint
-from ..domain.fleet import PreviousRun
-from ..domain.full_sweep import AlreadyReportedError
-from ..domain.report import Report
+from ..domain.sweep.checkpoint import Checkpoint
+from ..domain.sweep.fleet import PreviousRun
+from ..domain.sweep.full_sweep import AlreadyReportedError
+from ..domain.sweep.report import Report
 from ..errors import StorageError
 from .errors import error_code, none_if_absent, translate
 

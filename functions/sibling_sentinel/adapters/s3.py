@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..domain.listing import PageCheck, find_listed
-from ..domain.objects import FolderPage, ListedObject
+from ..domain.core.listing import PageCheck, find_listed
+from ..domain.core.objects import FolderPage, ListedObject
 from . import list_page
 from .errors import translate
 

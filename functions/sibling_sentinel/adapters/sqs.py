@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..domain.check import SQS_MAX_DELAY_S, CheckMessage
+from ..domain.event_path.check import SQS_MAX_DELAY_S, CheckMessage
 from ..errors import SentinelError
 from .errors import translate
 

@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError
 
 from .. import __version__
-from ..domain.verify import under_prefix
+from ..domain.verify.verify import under_prefix
 from ..errors import ObjectChangedError, ObjectNotFoundError, StorageError, WriteRefusedError
 from .errors import error_code, is_not_found, none_if_absent, translate
 from .s3_content import S3Content

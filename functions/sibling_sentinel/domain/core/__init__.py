@@ -1,0 +1,1 @@
+"""The vocabulary all capabilities share: objects, tarball naming, sibling rules, verdicts, key ranges."""

@@ -1,0 +1,147 @@
+"""What a listing page must be before the sweep believes it: every invariant in one place.
+
+A sweep that trusts a server's pages can be blind without knowing it: a page that says it is
+truncated but gives no token ends the listing early, a page that repeats counts keys twice, a key
+outside the prefix is judged against the wrong folder. S3 keeps these rules; other S3 servers and
+proxies in front of them do not always. `PageCheck` holds one listing's state and refuses, with a
+`ListingError` that names the endpoint and what it did, any page that breaks them:
+
+1. `IsTruncated` with no continuation token (the rest of the listing could not be asked for);
+2. a continuation token seen before in the same listing (the server would loop);
+3. a key or CommonPrefix that does not strictly ascend, within a page and across pages (a page that
+   repeats, or goes backwards, breaks this);
+4. a key or CommonPrefix outside the requested prefix, or not after the requested `StartAfter`;
+5. a CommonPrefix that does not end with the delimiter right after the prefix's own part;
+6. too many empty truncated pages in a row (a server that never moves on).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator, Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import islice, pairwise
+from typing import Protocol
+
+from ...errors import SentinelError
+from .objects import ListedObject
+
+MAX_EMPTY_PAGES = 100
+
+
+class ListingError(SentinelError):
+    """A listing page broke an invariant: what the sweep saw is not the whole prefix."""
+
+
+@dataclass
+class PageCheck:
+    """One listing's invariants; call `check` on every page in the order they came."""
+
+    endpoint: str
+    bucket: str
+    prefix: str
+    start_after: str = ""
+    delimiter: str = ""
+    _last: str | None = field(default=None, init=False)
+    _tokens: set[str] = field(default_factory=set, init=False)
+    _pages: int = field(default=0, init=False)
+    _empty_run: int = field(default=0, init=False)
+
+    def _fail(self, what: str) -> ListingError:
+        where = f"s3://{self.bucket}/{self.prefix}"
+        after = f" after {self.start_after!r}" if self.start_after else ""
+        return ListingError(
+            f"the S3 endpoint {self.endpoint} broke the listing of {where}{after} on page "
+            f"{self._pages}: {what}; the sweep did not see the whole prefix"
+        )
+
+    def check(self, keys: Sequence[str], prefixes: Sequence[str], truncated: bool, token: str | None) -> None:
+        """Raises `ListingError` for a page that breaks any rule above; the page's keys are decoded."""
+        self._pages += 1
+        if truncated and not token:
+            raise self._fail("IsTruncated is true but there is no NextContinuationToken")
+        if token:
+            if token in self._tokens:
+                raise self._fail(f"continuation token {token[:40]!r} came back a second time")
+            self._tokens.add(token)
+        # Ascending names between a first and a last that both start with the prefix all start with it,
+        # so only the ends are checked against the prefix and StartAfter; the order of every name is.
+        for kind, names in (("key", keys), ("CommonPrefix", prefixes)):
+            if not names:
+                continue
+            self._inside(kind, names[0])
+            self._inside(kind, names[-1])
+            if not all(map(str.__lt__, names, islice(names, 1, None))):
+                before, after = next((a, b) for a, b in pairwise(names) if b <= a)
+                raise self._fail(f"{kind} {after!r} does not come after {before!r}")
+        for common in prefixes:
+            rest = common[len(self.prefix) :]
+            if not self.delimiter or not rest.endswith(self.delimiter) or self.delimiter in rest[:-1]:
+                raise self._fail(f"CommonPrefix {common!r} is not one folder level under the prefix")
+        first = min([*keys[:1], *prefixes[:1]]) if keys or prefixes else None
+        if first is not None and self._last is not None and first <= self._last:
+            raise self._fail(f"{first!r} does not come after the previous page's last {self._last!r}")
+        if first is not None:
+            self._last = max([*keys[-1:], *prefixes[-1:]])
+            self._empty_run = 0
+        elif truncated:
+            self._empty_run += 1
+            if self._empty_run > MAX_EMPTY_PAGES:
+                raise self._fail(f"more than {MAX_EMPTY_PAGES} empty truncated pages in a row")
+
+    def _inside(self, kind: str, name: str) -> None:
+        if not name.startswith(self.prefix):
+            raise self._fail(f"{kind} {name!r} is outside the prefix {self.prefix!r}")
+        if self.start_after and name <= self.start_after:
+            raise self._fail(f"{kind} {name!r} is not after StartAfter {self.start_after!r}")
+
+
+class Lister(Protocol):
+    """Lists a prefix in S3 key order. A generator, so a sweep that stops early can close it."""
+
+    def pages(
+        self, bucket: str, prefix: str, start_after: str = ""
+    ) -> Generator[Sequence[ListedObject], None, None]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRange:
+    """The keys after `after` up to and including `upto`: `StartAfter` is S3's own exclusive bound, so a
+    range starts exactly where the one before it ends, and ranges cut at any points cover a prefix
+    with no gap and no overlap, whatever a server's folders say. "" and None: no bound."""
+
+    after: str = ""
+    upto: str | None = None
+
+    def holds(self, key: str) -> bool:
+        return key > self.after and (self.upto is None or key <= self.upto)
+
+    @property
+    def bounded(self) -> bool:
+        return bool(self.after) or self.upto is not None
+
+    def to_list(self) -> list[str | None]:
+        return [self.after, self.upto]
+
+
+def find_listed(lister: Lister, bucket: str, keys: Iterable[str]) -> dict[str, ListedObject]:
+    """The objects among `keys` that exist, from one small listing of their common prefix.
+
+    A listing answers "absent" with certainty where a HEAD on a missing key answers 403 to a role that
+    may list only under a prefix; and it costs one request for a tarball and all its siblings.
+    """
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    last = max(wanted)
+    found: dict[str, ListedObject] = {}
+    common = os.path.commonprefix(list(wanted))  # noqa: RUF071 (an S3 prefix is character-wise)
+    pages = lister.pages(bucket, common)
+    try:
+        for page in pages:
+            found.update((o.key, o) for o in page if o.key in wanted)
+            if not page or page[-1].key >= last:
+                break
+    finally:
+        pages.close()
+    return found

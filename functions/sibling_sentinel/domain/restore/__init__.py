@@ -1,0 +1,1 @@
+"""Choosing the newest compatible backup to restore, from a sweep's verdicts and their manifests."""

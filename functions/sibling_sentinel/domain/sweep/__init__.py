@@ -1,0 +1,1 @@
+"""The sweep: key ranges reconciled into verdicts, the report, checkpoints, fleet health, FullSweep."""

@@ -1,0 +1,252 @@
+"""A sweep over a prefix and a check of one tarball, written against ports so any lister fits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from ...errors import ConfigError, ObjectNotFoundError
+from ..core.listing import Lister
+from ..core.objects import ListedObject
+from ..core.verdicts import Outcome, Policy, TarballVerdict, fits_in_s3
+from ..manifests.inspection import Inspected, ManifestInspector, ManifestReads, ManifestStage
+from .reconcile import Reconciler
+from .report import Report, Tally
+from .shards import (
+    Batch,
+    FolderLister,
+    Paused,
+    Plan,
+    Shard,
+    ShardRunner,
+    ShardThreads,
+    list_shard,
+    run_shards,
+)
+
+__all__ = ["Lister", "ObjectStore", "ShardSweeper", "Sweep", "as_folder", "check_tarball", "judge_one"]
+
+
+class ObjectStore(Protocol):
+    """The objects among `keys` that exist; a key left out was listed as absent, never merely unseen."""
+
+    def find(self, bucket: str, keys: Iterable[str]) -> Mapping[str, ListedObject]: ...
+
+
+def as_folder(prefix: str) -> str:
+    """Prefixes are folders: `backups` means `backups/`, so `backups-old/` stays outside."""
+    prefix = prefix.lstrip("/")
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+Progress = Callable[[int, Report], None]
+WorkerProcesses = Callable[[str, str, Plan, datetime], ShardRunner]  # bucket, prefix, plan, now
+
+
+@dataclass(frozen=True)
+class Sweep:
+    lister: Lister
+    policy: Policy
+    threshold: int
+    group_depth: int
+    clock: Callable[[], datetime]
+    manifests: ManifestReads | None = None  # None: no manifest is read (no manifest rule in force)
+    concurrency: int = 1
+    as_of: datetime | None = None  # judge as of this time (an inventory's), not the sweep's start
+    # Starts worker processes for the shards (the CLI's, `processes.py`), given the bucket, the prefix,
+    # the plan and the time to judge as of; None lists them on this process's threads.
+    shard_processes: WorkerProcesses | None = None
+
+    def run(
+        self,
+        bucket: str,
+        prefix: str,
+        progress: Progress | None = None,
+        keep_going: Callable[[], bool] | None = None,
+        resume: Report | None = None,
+    ) -> Report:
+        """Reconcile everything under the prefix; an error from the lister ends the sweep unreported.
+
+        `keep_going` is asked between pages; when it says no, the sweep stops there, the report says
+        `complete: false`, and `report.paused` holds what `resume` needs to carry on from that very
+        key (in this invocation or another). Tarballs whose folder was not finished are neither
+        judged nor lost: they wait, open, in that state.
+
+        With `concurrency` above 1, key-range shards are listed and reconciled that many at once
+        (`shards.py`): on this process's threads, or on `shard_processes` for a sweep that will not
+        pause. `concurrency` 1 (or a lister that cannot list folders, such as an inventory) is one flat
+        listing in key order.
+        """
+        paused = resume.paused if resume is not None else None
+        if (
+            self.concurrency > 1
+            and isinstance(self.lister, FolderLister)
+            and (paused is None or "shards" in paused)
+        ):
+            return self._sharded(self.lister, bucket, prefix, progress, keep_going, resume)
+        if resume is not None and paused is not None:
+            report = resume
+            now = self.as_of or report.started_at
+            reconciler = Reconciler.resumed(self.policy, now, paused["reconciler"])
+            start_after = paused["reconciler"]["last_key"] or ""
+            report.complete, report.paused = True, None
+        else:
+            report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=self.clock())
+            now = self.as_of or report.started_at
+            reconciler, start_after = Reconciler(self.policy, now), ""
+        stage = self.manifests.stage(bucket, self.policy, now) if self.manifests else None
+        pages = self.lister.pages(bucket, prefix, start_after)
+        try:
+            for page_number, page in enumerate(pages, start=1):
+                for outcome in _inspected(stage, reconciler.feed_page(page)):
+                    report.add(outcome)
+                report.objects_listed = reconciler.objects_seen
+                if progress is not None:
+                    progress(page_number, report)
+                if keep_going is not None and not keep_going():
+                    report.complete = False
+                    break
+        finally:
+            pages.close()
+        # A paused sweep still finishes what the reconciler had already released as final.
+        last = reconciler.finish() if report.complete else []
+        for outcome in _inspected(stage, last, last=True):
+            report.add(outcome)
+        if not report.complete:
+            report.paused = {"reconciler": reconciler.state()}
+        report.objects_listed = reconciler.objects_seen
+        report.duration_s = (self.clock() - report.started_at).total_seconds()
+        return report
+
+    def _sharded(
+        self,
+        lister: FolderLister,
+        bucket: str,
+        prefix: str,
+        progress: Progress | None,
+        keep_going: Callable[[], bool] | None,
+        resume: Report | None,
+    ) -> Report:
+        plan = Plan(self.group_depth, self.concurrency)
+        if resume is not None and resume.paused is not None:
+            report, roots = resume, [Shard.from_dict(d) for d in resume.paused["shards"]]
+            report.complete, report.paused = True, None
+        else:
+            report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=self.clock())
+            roots = [plan.root(prefix)]
+        now = self.as_of or report.started_at
+        # worker processes cannot pause; a sweep that may pause runs its shards on threads
+        runner = (
+            self.shard_processes(bucket, prefix, plan, now)
+            if self.shard_processes is not None and keep_going is None
+            else ShardThreads(lister, bucket, plan, self.policy, now)
+        )
+        # worker processes read their shards' manifests themselves; threads hand them to this stage
+        reads = self.manifests if isinstance(runner, ShardThreads) else None
+        stage = reads.stage(bucket, self.policy, now) if reads else None
+        stopping = None if keep_going is None else (lambda: not keep_going())
+        left: list[Shard] = []
+        pages = 0
+        with closing(runner):  # however the sweep ends, no worker thread or process outlives it
+            for item in run_shards(roots, runner, stopping, left):
+                if isinstance(item, Tally):  # counted, manifests read, in a worker process
+                    report.merge(item)
+                else:
+                    for outcome in _inspected(stage, item.outcomes):
+                        report.add(outcome)
+                    report.objects_listed += item.objects
+                if item.objects:
+                    pages += 1
+                    if progress is not None:
+                        progress(pages, report)
+        for outcome in _inspected(stage, [], last=True):
+            report.add(outcome)
+        if left:
+            report.complete = False
+            report.paused = {"shards": [shard.to_dict() for shard in left]}
+        report.duration_s = (self.clock() - report.started_at).total_seconds()
+        return report
+
+
+@dataclass(frozen=True)
+class ShardSweeper:
+    """A worker process's part of a sweep: whole key ranges listed, reconciled, their manifests read and
+    counted there, so only `Tally`s (and new shards) go back to the process that writes the report."""
+
+    lister: FolderLister
+    policy: Policy
+    plan: Plan
+    bucket: str
+    prefix: str
+    group_depth: int
+    now: datetime
+    manifests: ManifestReads | None = None
+
+    def sweep(self, shard: Shard, send: Callable[[Tally | Shard], None]) -> None:
+        """Sends a `Tally` per page and one after the shard's last outcome; an error propagates."""
+        stage = self.manifests.stage(self.bucket, self.policy, self.now) if self.manifests else None
+        part = Report(self.bucket, self.prefix, 0, self.group_depth, started_at=self.now)
+
+        def post(item: Batch | Shard | Paused) -> None:
+            if isinstance(item, Paused):
+                raise AssertionError("a worker process's shard never pauses")
+            if isinstance(item, Shard):
+                send(item)
+                return
+            for outcome in _inspected(stage, item.outcomes):
+                part.add(outcome)
+            send(part.take(item.objects))
+
+        list_shard(self.lister, self.bucket, shard, self.plan, self.policy, self.now, post)
+        for outcome in _inspected(stage, [], last=True):
+            part.add(outcome)
+        send(part.take(0))
+
+
+def _inspected(stage: ManifestStage | None, outcomes: list[Outcome], last: bool = False) -> list[Outcome]:
+    """Outcomes with their manifests read, in the order they came; the last call drains the stage."""
+    if stage is None:
+        return outcomes
+    done = stage.push(outcomes) + (stage.drain() if last else [])
+    return [d.verdict if isinstance(d, Inspected) else d for d in done]
+
+
+def judge_one(
+    store: ObjectStore,
+    bucket: str,
+    policy: Policy,
+    tarball_key: str,
+    now: datetime,
+    manifests: ManifestInspector | None = None,
+) -> TarballVerdict | None:
+    """One tarball judged from one small listing (and its manifest read, where the rule is on).
+
+    None when the tarball is not there. Keys longer than S3 allows cannot exist, so are not asked.
+    """
+    keys = [k for k in (tarball_key, *policy.sibling_keys(tarball_key)) if fits_in_s3(k)]
+    found = dict(store.find(bucket, keys))
+    tarball = found.pop(tarball_key, None)
+    if tarball is None:
+        return None
+    verdict = policy.judge(tarball, found, now)
+    return verdict if manifests is None else manifests.inspect(bucket, verdict, policy, now).verdict
+
+
+def check_tarball(
+    store: ObjectStore,
+    bucket: str,
+    key: str,
+    policy: Policy,
+    now: datetime,
+    manifests: ManifestInspector | None = None,
+) -> TarballVerdict:
+    """The verdict for one tarball, from one small listing instead of a whole sweep."""
+    if not policy.naming.is_tarball(key):
+        raise ConfigError(f"{key!r} is not a tarball (its name has none of the tarball extensions)")
+    verdict = judge_one(store, bucket, policy, key, now, manifests)
+    if verdict is None:
+        raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
+    return verdict

@@ -1,0 +1,37 @@
+"""FullSweep: the nightly schedule, a manual invoke, or its own continuation -> sweep and report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ...adapters.stack_response import PresignedResponder
+from ...config import Config
+from ...domain.sweep.first_sweep import is_stack_event, on_stack_event
+from ...domain.sweep.full_sweep import SweepRequest
+from .. import wiring
+from ..observability import observability
+
+logger, metrics = observability()
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(log_event=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    config = Config.from_env()
+    if is_stack_event(event):  # the stack's first sweep, run as it is created (domain/first_sweep.py)
+        nightly = SweepRequest(config.prefix, config.threshold, scheduled=True)
+        return on_stack_event(
+            event, lambda: _sweep(config, nightly, context), metrics.flush_metrics, PresignedResponder()
+        )
+    return _sweep(config, SweepRequest.from_event(event, config.prefix, config.threshold), context)
+
+
+def _sweep(config: Config, request: SweepRequest, context: LambdaContext) -> dict[str, Any]:
+    return wiring.full_sweep(config, logger, metrics).run(
+        request,
+        context.aws_request_id,
+        lambda: context.get_remaining_time_in_millis() / 1000,
+        function=context.invoked_function_arn,  # a sweep short of time carries on in this same function
+    )
