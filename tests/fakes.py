@@ -8,8 +8,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sibling_sentinel.domain.core.objects import FolderPage, ListedObject
-from sibling_sentinel.domain.manifests.manifest import StoredChecksum
+from sibling_sentinel.domain.core.objects import FolderPage, ListedObject, StoredChecksum
 from sibling_sentinel.domain.sweep.report import Report
 from sibling_sentinel.errors import ObjectNotFoundError
 

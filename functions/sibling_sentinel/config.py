@@ -44,7 +44,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "endpoint_url": ("", "--endpoint-url"),
     "inventory_run_rows": ("", "--inventory-run-rows"),
     "aws_max_attempts": ("AWS_MAX_ATTEMPTS", ""),
-    # fleet health (domain/fleet.py)
+    # fleet health (domain/sweep/fleet.py)
     "min_tarballs": ("MIN_TARBALLS", "--min-tarballs"),
     "max_backup_age_seconds": ("MAX_BACKUP_AGE_SECONDS", "--max-backup-age"),
     "map_batch_ranges": ("SWEEP_MAP_BATCH_RANGES", ""),

@@ -1,4 +1,4 @@
-"""The CLI's worker processes (`processes.py`), real processes over an in-memory bucket built in each.
+"""The CLI's worker processes (`cli/processes.py`), real processes over an in-memory bucket built in each.
 
 Each worker builds its own `ShardSweeper` from `build` (here a fake bucket; in the CLI, an S3 client).
 The build is a module-level function, so it reaches a worker whether it is forked or spawned.

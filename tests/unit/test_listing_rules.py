@@ -1,4 +1,4 @@
-"""Every listing page is checked before it is believed: one test per rule in domain/listing.py."""
+"""Every listing page is checked before it is believed: one test per rule in domain/core/listing.py."""
 
 from __future__ import annotations
 

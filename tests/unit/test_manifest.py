@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from sibling_sentinel.domain.core.objects import StoredChecksum
+from sibling_sentinel.domain.core.verdicts import Checksum
 from sibling_sentinel.domain.manifests.manifest import (
     MAX_MANIFEST_BYTES,
-    Checksum,
     InvalidManifestError,
     Manifest,
-    StoredChecksum,
     cross_check,
     parse_manifest,
     parse_rfc3339,

@@ -2,8 +2,9 @@ import pytest
 
 from sibling_sentinel.config import Config
 from sibling_sentinel.domain.core.verdicts import Verdict
+from sibling_sentinel.domain.manifests.one_tarball import check_tarball
 from sibling_sentinel.domain.sweep.report import Report
-from sibling_sentinel.domain.sweep.sweep import Sweep, as_folder, check_tarball
+from sibling_sentinel.domain.sweep.sweep import Sweep, as_folder
 from sibling_sentinel.errors import ConfigError, ObjectNotFoundError, ThrottledError
 
 from fakes import NOW, FakeBucket, FakeClock, obj

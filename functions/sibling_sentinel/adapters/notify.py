@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..domain.event_path.event_path import EVENT_SOURCE
+from ..domain.core.alerts import EVENT_SOURCE
 from ..errors import StorageError
 from .errors import translate
 

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..domain.core.listing import PageCheck, find_listed
+from ..domain.core.listing import PageCheck
 from ..domain.core.objects import FolderPage, ListedObject
+from ..domain.sweep.shards import find_listed
 from . import list_page
 from .errors import translate
 
@@ -27,7 +28,7 @@ class S3Lister:
     read by the lean parser (`list_page`), which gives the same keys, sizes, times and etags as
     botocore's parser at about 25 times its speed. botocore's paginator is not used: it ends a
     listing at a page with no continuation token whatever `IsTruncated` says, so it would stop early
-    without a word; here every page goes through `PageCheck` (domain/listing.py) first.
+    without a word; here every page goes through `PageCheck` (domain/core/listing.py) first.
     """
 
     def __init__(self, client: S3Client, page_size: int = 1000) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..domain.manifests.manifest import StoredChecksum
+from ..domain.core.objects import StoredChecksum
 from .errors import error_code, is_not_found, none_if_absent, translate
 from .s3 import unquoted_etag
 

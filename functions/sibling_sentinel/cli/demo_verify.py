@@ -74,7 +74,7 @@ def run_vault_night(stack: Any, bucket: str, out: TextIO) -> list[str]:
     """The VerifySample handler over `vault/`; returns what did not come out as expected."""
     from ..adapters.s3 import S3Objects
     from ..config import Config
-    from ..domain.sweep.sweep import check_tarball
+    from ..domain.manifests.one_tarball import check_tarball
     from ..lambda_edge import verify_wiring
     from ..lambda_edge.handlers import verify_sample
 

@@ -27,11 +27,12 @@ from typing import Any, NoReturn, TextIO, cast
 from .. import __version__
 from ..config import Config, check_endpoint_url, comma_list, parse_s3_url
 from ..domain.core.rules import Requirement
+from ..domain.manifests.one_tarball import check_tarball
 from ..domain.restore.restore import RestoreSearch
 from ..domain.sweep.fleet import assess
 from ..domain.sweep.html_report import render_html
 from ..domain.sweep.report import Report, findings_of
-from ..domain.sweep.sweep import Sweep, as_folder, check_tarball
+from ..domain.sweep.sweep import Sweep, as_folder
 from ..domain.sweep.text_report import MAX_FINDINGS as MAX_TEXT_FINDINGS
 from ..domain.sweep.text_report import summary_line
 from ..errors import ConfigError, SentinelError, WrongRegionError
@@ -287,8 +288,9 @@ def run_sweep(
 ) -> int:
     from ..adapters.pool import ThreadPool
     from ..adapters.s3 import S3Lister
-    from ..domain.sweep.sweep import Lister
-    from ..lambda_edge.wiring import aws_client, manifest_reads, open_inventory, shard_processes
+    from ..domain.ports import Lister
+    from ..lambda_edge.wiring import aws_client, manifest_reads, open_inventory
+    from .processes import shard_processes
 
     s3 = aws_client(config, "s3")
     processes = config.sweep_processes(usable_cpus())
@@ -386,12 +388,8 @@ def run_check(config: Config, bucket: str, key: str, out: TextIO, fmt: str) -> i
 def run_enable_events(config: Config, bucket: str, dry_run: bool, out: TextIO, fmt: str) -> int:
     """Read, merge, write: idempotent, and nothing is written when EventBridge is already on."""
     from ..adapters.s3 import S3BucketNotifications
-    from ..domain.event_path.notifications import (
-        BucketNotifications,
-        eventbridge_on,
-        kept_summary,
-        with_eventbridge,
-    )
+    from ..domain.event_path.notifications import eventbridge_on, kept_summary, with_eventbridge
+    from ..domain.ports import BucketNotifications
     from ..lambda_edge.wiring import aws_client
 
     adapter = S3BucketNotifications(aws_client(config, "s3"))

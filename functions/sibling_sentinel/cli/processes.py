@@ -19,6 +19,8 @@ with an error, never with a report.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import math
 import multiprocessing
 import os
@@ -31,13 +33,16 @@ from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
+from ..config import Config
 from ..domain.sweep.report import Tally
-from ..domain.sweep.shards import Batch, Done, Paused, Shard
-from ..domain.sweep.sweep import ShardSweeper
+from ..domain.sweep.shards import Batch, Done, Paused, Plan, Shard, ShardRunner
+from ..domain.sweep.sweep import ShardSweeper, WorkerProcesses
 from ..errors import SentinelError
+from ..lambda_edge.wiring import shard_sweeper
 
 Build = Callable[[], AbstractContextManager[ShardSweeper]]
 _STOP_WAIT_S = 1.0  # then terminated: Ctrl-C must end the sweep within about 2 s
@@ -72,7 +77,7 @@ def start_method() -> str:
 
 
 class ShardProcesses:
-    """A `ShardRunner` (domain/shards.py) over worker processes."""
+    """A `ShardRunner` (domain/sweep/shards.py) over worker processes."""
 
     def __init__(self, build: Build, processes: int, slots: int) -> None:
         if not 1 <= processes <= slots:
@@ -282,3 +287,18 @@ def portable(error: BaseException) -> BaseException:
     except Exception:
         text = type(error).__name__
     return SentinelError(f"in a sweep worker: {text}")
+
+
+def shard_processes(config: Config, processes: int) -> WorkerProcesses:
+    """Starts the worker processes for a sharded sweep, once it knows its plan and reference time.
+
+    Each worker gets its share of the concurrency (for its threads, connections and manifest readers);
+    the plan keeps the whole of it, so shards are split for all the listings at once.
+    """
+
+    def start(bucket: str, prefix: str, plan: Plan, now: datetime) -> ShardRunner:
+        share = dataclasses.replace(config, concurrency=threads_each(plan.workers, processes))
+        build = functools.partial(shard_sweeper, share, bucket, prefix, plan, now)
+        return ShardProcesses(build, processes, plan.workers)
+
+    return start

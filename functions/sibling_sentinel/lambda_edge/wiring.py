@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,14 +22,14 @@ from ..adapters.s3 import S3Lister, S3Objects
 from ..adapters.s3_content import S3Content
 from ..adapters.sqs import SqsCheckQueue
 from ..config import Config, parse_s3_url
-from ..domain.core.listing import Lister
 from ..domain.event_path.event_path import Checker, Intake
 from ..domain.inventory.inventory import Inventory
-from ..domain.manifests.inspection import ManifestInspector, ManifestReads, Parallel
+from ..domain.manifests.inspection import ManifestInspector, ManifestReads
+from ..domain.ports import Lister, Parallel
 from ..domain.sweep.fleet import RECORDS_KEPT_S, EventPathWatch
 from ..domain.sweep.full_sweep import FullSweep
-from ..domain.sweep.shards import Plan, ShardRunner
-from ..domain.sweep.sweep import ShardSweeper, WorkerProcesses
+from ..domain.sweep.shards import Plan
+from ..domain.sweep.sweep import ShardSweeper
 from ..domain.sweep.sweep_map import SweepMap
 from ..errors import ConfigError
 from .observability import EmfCounter
@@ -85,23 +84,6 @@ def shard_sweeper(
             now,
             reads if config.reads_manifests else None,
         )
-
-
-def shard_processes(config: Config, processes: int) -> WorkerProcesses:
-    """Starts the worker processes for a sharded sweep, once it knows its plan and reference time.
-
-    Each worker gets its share of the concurrency (for its threads, connections and manifest readers);
-    the plan keeps the whole of it, so shards are split for all the listings at once.
-    """
-
-    def start(bucket: str, prefix: str, plan: Plan, now: datetime) -> ShardRunner:
-        from ..cli.processes import ShardProcesses, threads_each
-
-        share = dataclasses.replace(config, concurrency=threads_each(plan.workers, processes))
-        build = functools.partial(shard_sweeper, share, bucket, prefix, plan, now)
-        return ShardProcesses(build, processes, plan.workers)
-
-    return start
 
 
 def open_inventory(

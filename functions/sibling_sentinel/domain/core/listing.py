@@ -17,14 +17,11 @@ proxies in front of them do not always. `PageCheck` holds one listing's state an
 
 from __future__ import annotations
 
-import os
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import islice, pairwise
-from typing import Protocol
 
 from ...errors import SentinelError
-from .objects import ListedObject
 
 MAX_EMPTY_PAGES = 100
 
@@ -96,14 +93,6 @@ class PageCheck:
             raise self._fail(f"{kind} {name!r} is not after StartAfter {self.start_after!r}")
 
 
-class Lister(Protocol):
-    """Lists a prefix in S3 key order. A generator, so a sweep that stops early can close it."""
-
-    def pages(
-        self, bucket: str, prefix: str, start_after: str = ""
-    ) -> Generator[Sequence[ListedObject], None, None]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class KeyRange:
     """The keys after `after` up to and including `upto`: `StartAfter` is S3's own exclusive bound, so a
@@ -122,26 +111,3 @@ class KeyRange:
 
     def to_list(self) -> list[str | None]:
         return [self.after, self.upto]
-
-
-def find_listed(lister: Lister, bucket: str, keys: Iterable[str]) -> dict[str, ListedObject]:
-    """The objects among `keys` that exist, from one small listing of their common prefix.
-
-    A listing answers "absent" with certainty where a HEAD on a missing key answers 403 to a role that
-    may list only under a prefix; and it costs one request for a tarball and all its siblings.
-    """
-    wanted = set(keys)
-    if not wanted:
-        return {}
-    last = max(wanted)
-    found: dict[str, ListedObject] = {}
-    common = os.path.commonprefix(list(wanted))  # noqa: RUF071 (an S3 prefix is character-wise)
-    pages = lister.pages(bucket, common)
-    try:
-        for page in pages:
-            found.update((o.key, o) for o in page if o.key in wanted)
-            if not page or page[-1].key >= last:
-                break
-    finally:
-        pages.close()
-    return found

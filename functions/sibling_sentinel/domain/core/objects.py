@@ -33,3 +33,16 @@ class FolderPage:
 
     objects: Sequence[ListedObject]
     folders: Sequence[str]
+
+
+@dataclass(frozen=True)
+class StoredChecksum:
+    """What HeadObject with ChecksumMode=ENABLED says about a tarball's checksum.
+
+    `sha256` is S3's base64 ChecksumSHA256; `checksum_type` is FULL_OBJECT, COMPOSITE or None when
+    S3 (or an emulator) did not say; `multipart` is whether the ETag marks a multipart upload.
+    """
+
+    sha256: str | None
+    checksum_type: str | None
+    multipart: bool

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from ..manifests.manifest import Checksum
 from .objects import ListedObject
 from .rules import ScopedRule, SiblingRule, folder_of
 from .tarballs import TarballNaming
@@ -26,6 +25,13 @@ class Verdict(StrEnum):
     def is_problem(self) -> bool:
         """Whether it counts toward the threshold."""
         return self in PROBLEMS
+
+
+class Checksum(StrEnum):
+    """Whether a valid manifest's archive.sha256 could be compared with what S3 holds."""
+
+    VERIFIED = "verified"
+    UNVERIFIABLE = "unverifiable"
 
 
 PROBLEMS = frozenset({Verdict.MISSING, Verdict.UNDERSIZED, Verdict.STALE, Verdict.INVALID})

@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ...errors import SentinelError
+from ..core.alerts import sns_subject
 from ..core.verdicts import Policy, TarballVerdict
 from ..manifests.inspection import ManifestInspector
-from ..sweep.sweep import ObjectStore, judge_one
+from ..manifests.one_tarball import judge_one
+from ..ports import Counter, EventBus, Log, Notifier, ObjectStore
 from .check import CheckMessage, Decision, MalformedMessageError, NewObject, Step, decide
 
-EVENT_SOURCE = "sibling-sentinel"
 CHECK_FAILED = "Sibling Check Failed"
 ALERT_CHECK_FAILED = "check-failed"
 
@@ -22,36 +23,6 @@ class CheckQueue(Protocol):
     """Sends check messages with a delay; raises if any message is left unsent."""
 
     def send(self, messages: Sequence[CheckMessage], delay_s: int) -> None: ...
-
-
-class EventBus(Protocol):
-    def put(self, detail_type: str, detail: dict[str, Any]) -> None: ...
-
-
-class Notifier(Protocol):
-    """Alerts for people; `kind` travels as a message attribute so subscribers can filter on it."""
-
-    def publish(self, subject: str, message: str, kind: str) -> None: ...
-
-
-class Counter(Protocol):
-    """Metrics as the domain needs them; Powertools EMF in Lambda, a list in tests."""
-
-    def count(self, name: str, value: float = 1) -> None: ...
-
-    def seconds(self, name: str, value: float) -> None: ...
-
-    def percent(self, name: str, value: float) -> None: ...
-
-
-class Log(Protocol):
-    def info(self, msg: str, *args: Any, **kwargs: Any) -> None: ...
-
-    def debug(self, msg: str, *args: Any, **kwargs: Any) -> None: ...
-
-    def warning(self, msg: str, *args: Any, **kwargs: Any) -> None: ...
-
-    def error(self, msg: str, *args: Any, **kwargs: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -181,14 +152,6 @@ def failure_detail(msg: CheckMessage, verdict: TarballVerdict) -> dict[str, Any]
         "event_time": msg.event_time.isoformat(),
         "deadline": msg.deadline.isoformat(),
     }
-
-
-SUBJECT_MAX = 99  # SNS: "less than 100 characters"
-
-
-def sns_subject(text: str) -> str:
-    """SNS subjects: printable ASCII, fewer than 100 characters (every alert's, the sweep's too)."""
-    return text.encode("ascii", "replace").decode("ascii")[:SUBJECT_MAX]
 
 
 def alert_text(msg: CheckMessage, verdict: TarballVerdict) -> tuple[str, str]:

@@ -7,15 +7,9 @@ PutBucketNotificationConfiguration replaces the whole configuration, so the chan
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 KEPT = ("TopicConfigurations", "QueueConfigurations", "LambdaFunctionConfigurations")
-
-
-class BucketNotifications(Protocol):
-    def read(self, bucket: str) -> dict[str, Any]: ...
-
-    def write(self, bucket: str, configuration: Mapping[str, Any]) -> None: ...
 
 
 def eventbridge_on(current: Mapping[str, Any]) -> bool:

@@ -21,12 +21,12 @@ import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import unquote_plus
 
 from ...errors import ConfigError, SentinelError
 from ..core.objects import ListedObject
-from ..manifests.inspection import Parallel
+from ..ports import InventoryFiles, Parallel, Readable
 from .external_sort import DEFAULT_FAN_IN, DEFAULT_RUN_ROWS, Run, close_all, merged, pages_of, sorted_runs
 
 SUPPORTED_FORMATS = ("CSV",)
@@ -36,21 +36,6 @@ PAGE_SIZE = 1000
 
 class InventoryError(SentinelError):
     """The inventory could not be read as it says it is (a corrupt data file, a row that makes no sense)."""
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
-class InventoryFiles(Protocol):
-    """Reads the inventory's own objects: the manifest whole, a data file as a stream.
-
-    A missing object is `ObjectNotFoundError`; any other failure is a SentinelError.
-    """
-
-    def read(self, bucket: str, key: str) -> bytes: ...
-
-    def open(self, bucket: str, key: str) -> Readable: ...
 
 
 def decode_key(raw: str) -> str:

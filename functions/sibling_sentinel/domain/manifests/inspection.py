@@ -13,39 +13,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 from ..core.objects import ListedObject
 from ..core.rules import MANIFEST
-from ..core.verdicts import Orphan, Outcome, Policy, RuleVerdict, TarballVerdict, Verdict
-from .manifest import (
-    MAX_MANIFEST_BYTES,
-    Checksum,
-    InvalidManifestError,
-    Manifest,
-    StoredChecksum,
-    cross_check,
-    parse_manifest,
-)
+from ..core.verdicts import Checksum, Orphan, Outcome, Policy, RuleVerdict, TarballVerdict, Verdict
+from ..ports import ManifestStore, Parallel
+from .manifest import MAX_MANIFEST_BYTES, InvalidManifestError, Manifest, cross_check, parse_manifest
 
 T = TypeVar("T")
-
-
-class ManifestStore(Protocol):
-    """What a manifest check reads: the manifest's first bytes and the tarball's stored checksum.
-
-    Both return None for a 404 (deleted since it was listed); any other failure is a SentinelError.
-    """
-
-    def read_manifest(self, bucket: str, key: str, max_bytes: int) -> bytes | None: ...
-
-    def stored_checksum(self, bucket: str, key: str) -> StoredChecksum | None: ...
-
-
-class Parallel(Protocol):
-    """Starts work now and returns a function that waits for its result (or raises its error)."""
-
-    def submit(self, work: Callable[[], T]) -> Callable[[], T]: ...
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,11 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
+from ..core.objects import StoredChecksum
 from ..core.rules import folder_of
+from ..core.verdicts import Checksum
 
 MAX_MANIFEST_BYTES = 64 * 1024  # a manifest is a few hundred bytes; the cap bounds what a sweep holds
 KNOWN_SCHEMA_VERSIONS = frozenset({1})
@@ -190,26 +191,6 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constants(name: str) -> Any:
     raise InvalidManifestError(f"{name} is not JSON")
-
-
-class Checksum(StrEnum):
-    """Whether a valid manifest's archive.sha256 could be compared with what S3 holds."""
-
-    VERIFIED = "verified"
-    UNVERIFIABLE = "unverifiable"
-
-
-@dataclass(frozen=True)
-class StoredChecksum:
-    """What HeadObject with ChecksumMode=ENABLED says about a tarball's checksum.
-
-    `sha256` is S3's base64 ChecksumSHA256; `checksum_type` is FULL_OBJECT, COMPOSITE or None when
-    S3 (or an emulator) did not say; `multipart` is whether the ETag marks a multipart upload.
-    """
-
-    sha256: str | None
-    checksum_type: str | None
-    multipart: bool
 
 
 def cross_check(manifest: Manifest, stored: StoredChecksum | None) -> tuple[Checksum, str]:

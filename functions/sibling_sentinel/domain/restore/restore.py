@@ -16,9 +16,10 @@ from ..core.rules import MANIFEST
 from ..core.verdicts import Policy, TarballVerdict
 from ..manifests.inspection import Inspected, ManifestReads, Staged
 from ..manifests.manifest import Manifest
+from ..manifests.one_tarball import check_tarball
+from ..ports import Lister, ObjectStore
 from ..sweep.reconcile import reconcile
 from ..sweep.report import _iso as iso_z
-from ..sweep.sweep import Lister, ObjectStore, check_tarball
 
 
 class Standing(StrEnum):

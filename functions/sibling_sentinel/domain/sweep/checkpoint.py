@@ -68,9 +68,3 @@ class Checkpoints(Protocol):
     def load(self, key: str) -> Checkpoint: ...
 
     def delete(self, key: str) -> None: ...
-
-
-class Invoker(Protocol):
-    """Starts another invocation of a function without waiting for it (Lambda's `Event` invoke)."""
-
-    def invoke_async(self, function: str, payload: dict[str, Any]) -> None: ...

@@ -9,15 +9,11 @@ or report fails the stack's creation with the reason, rather than failing silent
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
+
+from ..ports import StackResponder
 
 REASON_MAX = 1000  # CloudFormation shows the reason; the whole response must stay under 4 KB
-
-
-class StackResponder(Protocol):
-    """Answers CloudFormation at the custom resource's presigned ResponseURL."""
-
-    def send(self, url: str, body: Mapping[str, Any]) -> None: ...
 
 
 def is_stack_event(event: Any) -> bool:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from ..core.objects import ListedObject
 from ..event_path.check import check_id_of
+from ..ports import CheckRecords
 from .report import Report
 
 DEFAULT_MIN_TARBALLS = 1
@@ -71,12 +72,6 @@ class RunHistory(Protocol):
     def previous(self) -> PreviousRun | None: ...
 
     def remember(self, uri: str, report: Report) -> None: ...
-
-
-class CheckRecords(Protocol):
-    """Which of these check ids the event path recorded (OnTarballCreated's or CheckSiblings' record)."""
-
-    def seen(self, check_ids: Sequence[str]) -> set[str]: ...
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,16 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ...errors import ConfigError, SentinelError
+from ..core.alerts import sns_subject
 from ..core.verdicts import Policy, Verdict
-from ..event_path.event_path import Counter, EventBus, Log, Notifier, sns_subject
 from ..manifests.inspection import ManifestReads
-from .checkpoint import Checkpoint, Checkpoints, Invoker
+from ..ports import Counter, EventBus, Invoker, Lister, Log, Notifier, ReportPages
+from .checkpoint import Checkpoint, Checkpoints
 from .fleet import EventPathWatch, FleetRules, RunHistory, assess, changes_lines, health_lines
 from .html_report import console_object_url, render_html
 from .report import Report
-from .report_pages import ReportPage, ReportPages, appended, run_entry
-from .sweep import Lister, Sweep, as_folder
+from .report_pages import ReportPage, appended, run_entry
+from .sweep import Sweep, as_folder
 
 SWEEP_COMPLETED = "Sweep Completed"
 ALERT_BREACH = "sweep-breach"

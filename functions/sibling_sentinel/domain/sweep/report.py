@@ -13,8 +13,7 @@ from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from ..core.objects import ListedObject
 from ..core.rules import folder_of
-from ..core.verdicts import Orphan, Outcome, TarballVerdict, Verdict
-from ..manifests.manifest import Checksum
+from ..core.verdicts import Checksum, Orphan, Outcome, TarballVerdict, Verdict
 
 if TYPE_CHECKING:
     from .fleet import PreviousRun
@@ -544,7 +543,7 @@ class Report:
         return parsed
 
     def write_text(self, out: TextIO, max_findings: int | None = None) -> None:
-        """The text report (domain/text_report.py): findings by host, capped, then hosts, the fleet's
+        """The text report (domain/sweep/text_report.py): findings by host, capped, then hosts, the fleet's
         health (too few tarballs, overdue, vanished, unchecked), summary last."""
         from .text_report import MAX_FINDINGS, write_text_report
 

@@ -4,28 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from .html_report import console_object_url
 
 HISTORY_RUNS = 90  # runs kept in the history: three months of nightly sweeps, a few kB
-
-
-class ReportPages(Protocol):
-    """Keeps the HTML pages and the run history under the report prefix, in `bucket` (the JSON
-    reports' bucket too)."""
-
-    bucket: str
-
-    def put_page(self, key: str, page: str) -> str:
-        """Writes the page (overwriting: a retried run renders it again); returns its s3:// URI."""
-        ...
-
-    def history(self, key: str) -> list[dict[str, Any]]:
-        """The runs kept so far, oldest first; none when there is no history yet."""
-        ...
-
-    def keep_history(self, key: str, runs: Sequence[Mapping[str, Any]]) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ after `PROBE_KEYS` of the folder's own keys, so a huge flat folder is listed abo
 A cut can fall between a tarball and its sibling (`Reconciler`'s edges): each range settles those
 with one targeted lookup, so the report is exactly one flat listing's whatever the cut points.
 `run_shards` decides what runs; a `ShardRunner` runs it, on threads here (`ShardThreads`) or on the
-CLI's worker processes (`processes.py`). On threads a sweep can pause: each range stops between
+CLI's worker processes (`cli/processes.py`). On threads a sweep can pause: each range stops between
 pages and hands back where it was (`Paused`), and `run_shards` gives back every range still to do.
 
 Memory is bounded by the pool, not the bucket: each running shard holds one page and its
@@ -27,6 +27,7 @@ page's outcomes; shards not yet started are a few strings each (one per folder a
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -34,25 +35,19 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
-from ..core.listing import KeyRange, Lister, find_listed
-from ..core.objects import FolderPage, ListedObject
+from ..core.listing import KeyRange
+from ..core.objects import ListedObject
 from ..core.tarballs import TarballNaming
 from ..core.verdicts import Outcome, Policy
+from ..ports import FolderLister, Lister
 from .reconcile import Reconciler
 from .report import Tally
 
 EXTRA_DEPTH = 2
 PROBE_KEYS = 5000
 _POLL_S = 0.05
-
-
-@runtime_checkable
-class FolderLister(Lister, Protocol):
-    """A lister that can also list a folder's own keys and its sub-folders, so it can be sharded."""
-
-    def folder(self, bucket: str, prefix: str) -> Iterator[FolderPage]: ...
 
 
 @dataclass(frozen=True)
@@ -157,7 +152,7 @@ class ShardRunner(Protocol):
     """Runs up to `slots` shards at once and hands back what they give, in order within each shard.
 
     `ShardThreads` runs them on this process's threads and hands back `Batch`es of outcomes; the CLI's
-    worker processes (`processes.py`) hand back `Tally`s, shares of the report built where the
+    worker processes (`cli/processes.py`) hand back `Tally`s, shares of the report built where the
     outcomes were, because outcomes cost more to send between processes than to count.
     """
 
@@ -393,3 +388,26 @@ class ShardThreads:
                 self._post(Done(error))
             except _Stopped:
                 return
+
+
+def find_listed(lister: Lister, bucket: str, keys: Iterable[str]) -> dict[str, ListedObject]:
+    """The objects among `keys` that exist, from one small listing of their common prefix.
+
+    A listing answers "absent" with certainty where a HEAD on a missing key answers 403 to a role that
+    may list only under a prefix; and it costs one request for a tarball and all its siblings.
+    """
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    last = max(wanted)
+    found: dict[str, ListedObject] = {}
+    common = os.path.commonprefix(list(wanted))  # noqa: RUF071 (an S3 prefix is character-wise)
+    pages = lister.pages(bucket, common)
+    try:
+        for page in pages:
+            found.update((o.key, o) for o in page if o.key in wanted)
+            if not page or page[-1].key >= last:
+                break
+    finally:
+        pages.close()
+    return found

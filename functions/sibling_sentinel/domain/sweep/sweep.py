@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
-from ...errors import ConfigError, ObjectNotFoundError
-from ..core.listing import Lister
-from ..core.objects import ListedObject
-from ..core.verdicts import Outcome, Policy, TarballVerdict, fits_in_s3
-from ..manifests.inspection import Inspected, ManifestInspector, ManifestReads, ManifestStage
+from ..core.verdicts import Outcome, Policy
+from ..manifests.inspection import Inspected, ManifestReads, ManifestStage
+from ..ports import FolderLister, Lister
 from .reconcile import Reconciler
 from .report import Report, Tally
-from .shards import (
-    Batch,
-    FolderLister,
-    Paused,
-    Plan,
-    Shard,
-    ShardRunner,
-    ShardThreads,
-    list_shard,
-    run_shards,
-)
-
-__all__ = ["Lister", "ObjectStore", "ShardSweeper", "Sweep", "as_folder", "check_tarball", "judge_one"]
-
-
-class ObjectStore(Protocol):
-    """The objects among `keys` that exist; a key left out was listed as absent, never merely unseen."""
-
-    def find(self, bucket: str, keys: Iterable[str]) -> Mapping[str, ListedObject]: ...
+from .shards import Batch, Paused, Plan, Shard, ShardRunner, ShardThreads, list_shard, run_shards
 
 
 def as_folder(prefix: str) -> str:
@@ -56,7 +35,7 @@ class Sweep:
     manifests: ManifestReads | None = None  # None: no manifest is read (no manifest rule in force)
     concurrency: int = 1
     as_of: datetime | None = None  # judge as of this time (an inventory's), not the sweep's start
-    # Starts worker processes for the shards (the CLI's, `processes.py`), given the bucket, the prefix,
+    # Starts worker processes for the shards (the CLI's, `cli/processes.py`), given the bucket, the prefix,
     # the plan and the time to judge as of; None lists them on this process's threads.
     shard_processes: WorkerProcesses | None = None
 
@@ -212,41 +191,3 @@ def _inspected(stage: ManifestStage | None, outcomes: list[Outcome], last: bool 
         return outcomes
     done = stage.push(outcomes) + (stage.drain() if last else [])
     return [d.verdict if isinstance(d, Inspected) else d for d in done]
-
-
-def judge_one(
-    store: ObjectStore,
-    bucket: str,
-    policy: Policy,
-    tarball_key: str,
-    now: datetime,
-    manifests: ManifestInspector | None = None,
-) -> TarballVerdict | None:
-    """One tarball judged from one small listing (and its manifest read, where the rule is on).
-
-    None when the tarball is not there. Keys longer than S3 allows cannot exist, so are not asked.
-    """
-    keys = [k for k in (tarball_key, *policy.sibling_keys(tarball_key)) if fits_in_s3(k)]
-    found = dict(store.find(bucket, keys))
-    tarball = found.pop(tarball_key, None)
-    if tarball is None:
-        return None
-    verdict = policy.judge(tarball, found, now)
-    return verdict if manifests is None else manifests.inspect(bucket, verdict, policy, now).verdict
-
-
-def check_tarball(
-    store: ObjectStore,
-    bucket: str,
-    key: str,
-    policy: Policy,
-    now: datetime,
-    manifests: ManifestInspector | None = None,
-) -> TarballVerdict:
-    """The verdict for one tarball, from one small listing instead of a whole sweep."""
-    if not policy.naming.is_tarball(key):
-        raise ConfigError(f"{key!r} is not a tarball (its name has none of the tarball extensions)")
-    verdict = judge_one(store, bucket, policy, key, now, manifests)
-    if verdict is None:
-        raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
-    return verdict

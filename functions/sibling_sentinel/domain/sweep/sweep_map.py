@@ -24,11 +24,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ...errors import ConfigError, SentinelError
-from ..event_path.event_path import sns_subject
+from ..core.alerts import sns_subject
+from ..ports import FolderLister
 from .checkpoint import Checkpoint
 from .full_sweep import ALERT_INCOMPLETE, FullSweep, SweepRequest
 from .report import Report, Tally
-from .shards import FolderLister, Plan, Shard, probe
+from .shards import Plan, Shard, probe
 from .sweep import as_folder
 
 ITEMS_FILE = "items.json"

@@ -15,20 +15,19 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from ...errors import ConfigError, ObjectChangedError, SentinelError
 from ..core.objects import ListedObject
 from ..core.tarballs import TarballNaming
 from ..core.verdicts import Policy
-from ..event_path.event_path import Counter, Log
-from ..sweep.sweep import ObjectStore
+from ..ports import Counter, JsonReports, Lister, ListingWrites, Log, ObjectStore, TarballBytes
 from .compression import compression_of
-from .verify import LISTING_SUFFIX, ListingWrites, RepairAction, TarballBytes, repair_listing, verify_key
+from .verify import LISTING_SUFFIX, RepairAction, repair_listing, verify_key
 
 # Stored bytes per second one vCPU verifies, planned at half of what `make bench-verify` measured per
 # CPU-second (docs/BENCHMARKS.md): a Lambda vCPU is slower than the bench machine's core, and real
@@ -69,14 +68,6 @@ def largest_verifiable(compression: str, invocation_s: float) -> int:
     return int((invocation_s - RESERVE_S) * VERIFY_BYTES_PER_S[compression] * SAFETY)
 
 
-class Lister(Protocol):
-    def pages(self, bucket: str, prefix: str) -> Iterator[list[ListedObject]]: ...
-
-
-class JsonReports(Protocol):
-    def put_json(self, key: str, document: dict[str, Any]) -> str: ...
-
-
 @dataclass
 class Tonight:
     """Tonight's candidates from one listing: the rotation's slot and the tarballs without a listing."""
@@ -86,7 +77,9 @@ class Tonight:
     tarballs: int = 0
 
 
-def tonight(pages: Iterable[list[ListedObject]], naming: TarballNaming, night: int, nights: int) -> Tonight:
+def tonight(
+    pages: Iterable[Sequence[ListedObject]], naming: TarballNaming, night: int, nights: int
+) -> Tonight:
     """Keeps only tonight's slot and the tarballs whose `.list.txt` is absent.
 
     A listing sorts after its tarball (`k` < `k.list.txt`), so a tarball waits in a small window

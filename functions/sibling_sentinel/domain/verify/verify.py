@@ -8,46 +8,24 @@ with a condition that fails if someone else wrote the listing in the meantime.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from ...errors import ConfigError, ObjectChangedError, ObjectNotFoundError
 from ..core.rules import Anchor
 from ..core.tarballs import TarballNaming
 from ..core.verdicts import Policy, Verdict, fits_in_s3
 from ..manifests.manifest import MAX_MANIFEST_BYTES
-from ..sweep.sweep import ObjectStore, check_tarball
+from ..manifests.one_tarball import check_tarball
+from ..ports import ListingWrites, ObjectStore, TarballBytes
 from .compression import CorruptStreamError, compression_of, require_codec
 from .tar_stream import UnreadableTarError
 from .verification import ManifestEvidence, Verification, listing_names, regenerated_listing, verify_tarball
 
 LISTING_SUFFIX = ".list.txt"
 REPAIRABLE = frozenset({Verdict.MISSING, Verdict.UNDERSIZED, Verdict.STALE})
-
-
-class TarballBytes(Protocol):
-    def stream(self, bucket: str, key: str, etag: str) -> Iterator[bytes]:
-        """The object's stored bytes, from one GET that fails (ObjectChangedError) unless its ETag is
-        `etag`; errors while streaming are the product's errors, never a short stream."""
-        ...
-
-    def read_whole(self, bucket: str, key: str) -> bytes | None:
-        """A small object's bytes (a listing), or None when it does not exist."""
-        ...
-
-    def read_manifest(self, bucket: str, key: str, max_bytes: int) -> bytes | None: ...
-
-
-class ListingWrites(Protocol):
-    def put_listing(
-        self, bucket: str, key: str, body: bytes, tarball_etag: str, replaces_etag: str | None
-    ) -> None:
-        """Writes only if the listing is still absent (`replaces_etag` None) or still that ETag;
-        ObjectChangedError otherwise."""
-        ...
 
 
 def listing_key_of(tarball_key: str) -> str:

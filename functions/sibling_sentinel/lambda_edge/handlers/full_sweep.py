@@ -20,7 +20,7 @@ logger, metrics = observability()
 @logger.inject_lambda_context(log_event=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = Config.from_env()
-    if is_stack_event(event):  # the stack's first sweep, run as it is created (domain/first_sweep.py)
+    if is_stack_event(event):  # the stack's first sweep, run as it is created (domain/sweep/first_sweep.py)
         nightly = SweepRequest(config.prefix, config.threshold, scheduled=True)
         return on_stack_event(
             event, lambda: _sweep(config, nightly, context), metrics.flush_metrics, PresignedResponder()
