@@ -11,7 +11,7 @@ SAM_VENV     := .venv-sam
 SAM          := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint format bench bench-memory bench-speed bench-full-sweep bench-scale bench-verify bench-sweep-map requirements validate build deploy clean
+.PHONY: demo test lint format bundle-size bench bench-memory bench-speed bench-full-sweep bench-scale bench-verify bench-sweep-map requirements validate build deploy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -74,10 +74,16 @@ requirements: $(STAMP)
 validate: $(SAM)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM) validate --lint
 
-## build: sam build (needs python3.12 on PATH, or SAM_BUILD_FLAGS=--use-container with Docker)
+## build: sam build (needs python3.12 on PATH, or SAM_BUILD_FLAGS=--use-container with Docker), then the
+## CLI's cli/ taken out of every function's bundle (SAM's Python builder has no exclude list)
 build: $(SAM) $(STAMP)
 	$(BIN)/python infra/lambda_requirements.py --check
 	$(SAM) build $(SAM_BUILD_FLAGS)
+	$(BIN)/python infra/lambda_bundle.py --prune .aws-sam/build
+
+## bundle-size: the Lambda bundle's size with and without cli/ (made as SAM's builder makes it)
+bundle-size: $(STAMP)
+	$(BIN)/python infra/lambda_bundle.py --measure
 
 ## deploy: sam deploy with infra/samconfig.toml (first time: make deploy SAM_DEPLOY_FLAGS=--guided)
 deploy: build

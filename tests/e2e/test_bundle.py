@@ -2,9 +2,10 @@
 
 `sam build` needs a Python 3.12 interpreter (or Docker), which CI does not have, so the bundle is
 made the way SAM's Python builder makes it: the generated functions/requirements.txt installed with
-pip for arm64 and Python 3.12, plus the package source. The handlers then run in an interpreter that
-sees only the standard library, that bundle and boto3 (which the Lambda runtime provides), so a
-dependency missing from requirements.txt fails here as it would in Lambda.
+pip for arm64 and Python 3.12, plus the package source without the CLI's `cli/`, as `make build`
+leaves it (infra/lambda_bundle.py, which both use). Every handler imports from it, and FullSweep
+runs in an interpreter that sees only the standard library, that bundle and boto3 (which the
+Lambda runtime provides), so a dependency missing from requirements.txt fails here as it would in Lambda.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +22,9 @@ import pytest
 
 from sibling_sentinel.cli.demo import DEMO_BUCKET, DEMO_PREFIX
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "infra"))
+import lambda_bundle
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +33,8 @@ RUN_HANDLER = """
 import json, sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
 from sibling_sentinel.lambda_edge.handlers import check_siblings, full_sweep, on_tarball_created
+from sibling_sentinel.lambda_edge.handlers import sweep_map, verify_sample
+assert "sibling_sentinel.cli" not in sys.modules
 
 class Context:
     function_name = "FullSweep"
@@ -48,20 +53,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(the function bundle, a folder standing in for the runtime's own boto3)."""
     root = tmp_path_factory.mktemp("sam-build")
     code, runtime = root / "FullSweep", root / "runtime"
-    subprocess.run(
-        [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--target", str(code), "--platform", "manylinux2014_aarch64", "--implementation", "cp",
-            "--python-version", "3.12", "--only-binary=:all:",
-            "-r", str(ROOT / "functions" / "requirements.txt"),
-        ],
-        check=True,
-    )  # fmt: skip
-    shutil.copytree(
-        ROOT / "functions" / "sibling_sentinel",
-        code / "sibling_sentinel",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
+    lambda_bundle.install_requirements(code)
+    lambda_bundle.copy_source(code)
     runtime.mkdir()
     for name in RUNTIME_PROVIDED:
         spec = importlib.util.find_spec(name)
@@ -75,6 +68,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_bundle_holds_no_cli_or_dev_dependency(bundle: tuple[Path, Path]) -> None:
     names = {p.name.lower() for p in bundle[0].iterdir()}
+    assert not (bundle[0] / "sibling_sentinel" / "cli").exists()
+    assert (bundle[0] / "sibling_sentinel" / "lambda_edge" / "handlers").is_dir()
     for unwanted in ("moto", "pytest", "hypothesis", "boto3", "botocore", "aws_xray_sdk", "mypy"):
         assert unwanted not in names
     assert "aws_lambda_powertools" in names
