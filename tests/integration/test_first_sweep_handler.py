@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -55,15 +56,24 @@ def test_creating_the_stack_runs_a_real_sweep_whose_heartbeat_goes_out_before_th
         "RequestId": "req-1",
         "LogicalResourceId": "FirstSweep",
     }
+    logged = io.StringIO()
+    previous = full_sweep.logger.registered_handler.setStream(logged)
     # when CloudFormation creates the FirstSweep resource
-    full_sweep.handler(event, LambdaContext("FullSweep"))
+    try:
+        full_sweep.handler(event, LambdaContext("FullSweep"))
+    finally:
+        full_sweep.logger.registered_handler.setStream(previous)
     # then CloudFormation got SUCCESS, with no Content-Type (the presigned URL signs none)
     (answer,) = received
     assert answer["body"]["Status"] == "SUCCESS", answer["body"]["Reason"]
     assert answer["type"] == ""
     assert answer["body"]["Data"]["Report"].startswith("s3://")
-    # and the heartbeat was emitted
+    # and the heartbeat was emitted, and the event logged without its presigned URL (a credential)
     assert emf(capsys.readouterr().out)["SweepCompleted"] in ([1.0], 1.0)
+    logs = logged.getvalue()
+    assert '"LogicalResourceId":"FirstSweep"' in logs
+    assert "sig=x" not in logs
+    assert "127.0.0.1" not in logs
 
 
 def test_an_unreachable_response_url_is_an_error() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sibling_sentinel.domain.sweep.first_sweep import is_stack_event, on_stack_event
+from sibling_sentinel.domain.sweep.first_sweep import is_stack_event, loggable, on_stack_event
 from sibling_sentinel.errors import AccessDeniedError
 
 
@@ -82,3 +82,20 @@ def test_only_a_custom_resource_event_is_taken_for_one() -> None:
     assert is_stack_event(stack_event("Create"))
     assert not is_stack_event({"trigger": "schedule"})
     assert not is_stack_event([])
+
+
+def test_a_stack_event_is_logged_without_its_presigned_url_and_others_as_they_are() -> None:
+    # given CloudFormation's event, whose ResponseURL lets its holder answer for the resource
+    stack = {
+        "RequestType": "Create",
+        "ResponseURL": "https://cfn.s3/presigned?X-Amz-Signature=abc",
+        "RequestId": "r",
+    }
+    schedule = {"trigger": "schedule"}
+    # when each is made loggable
+    logged = loggable(stack)
+    # then the URL is gone, the rest stays, the event itself is untouched, and other events pass as they are
+    assert "X-Amz-Signature" not in str(logged)
+    assert logged["RequestId"] == "r"
+    assert stack["ResponseURL"].endswith("abc")
+    assert loggable(schedule) is schedule

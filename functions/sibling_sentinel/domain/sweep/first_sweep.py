@@ -20,6 +20,14 @@ def is_stack_event(event: Any) -> bool:
     return isinstance(event, Mapping) and "RequestType" in event and "ResponseURL" in event
 
 
+def loggable(event: Any) -> Any:
+    """The event as it may be logged: a stack event's presigned `ResponseURL` is a credential (whoever
+    holds it can answer for the custom resource, and fail or pass the stack), so it never reaches logs."""
+    if is_stack_event(event):
+        return {**event, "ResponseURL": "(presigned URL, not logged)"}
+    return event
+
+
 def on_stack_event(
     event: Mapping[str, Any],
     sweep: Callable[[], Mapping[str, Any]],

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ...adapters.stack_response import PresignedResponder
 from ...config import Config
-from ...domain.sweep.first_sweep import is_stack_event, on_stack_event
+from ...domain.sweep.first_sweep import is_stack_event, loggable, on_stack_event
 from ...domain.sweep.full_sweep import SweepRequest
 from .. import wiring
 from ..observability import observability
@@ -17,8 +17,9 @@ logger, metrics = observability()
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.info(loggable(event))  # what log_event=True logged, less the presigned URL
     config = Config.from_env()
     if is_stack_event(event):  # the stack's first sweep, run as it is created (domain/sweep/first_sweep.py)
         nightly = SweepRequest(config.prefix, config.threshold, scheduled=True)
