@@ -7,10 +7,9 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 from .adapters.aws import client
 from .adapters.inventory import S3InventoryFiles
@@ -34,6 +33,9 @@ from .domain.sweep import ShardSweeper, WorkerProcesses
 from .domain.sweep_map import SweepMap
 from .errors import ConfigError
 from .observability import EmfCounter
+
+if TYPE_CHECKING:  # Powertools Idempotency is CheckSiblings' alone: imported when its checker is built
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 
 def aws_client(config: Config, service: str) -> Any:
