@@ -288,9 +288,11 @@ def run_sweep(
     from .adapters.pool import ThreadPool
     from .adapters.s3 import S3Lister
     from .domain.sweep import Lister
+    from .startup import settle_after_startup
     from .wiring import aws_client, manifest_reads, open_inventory, shard_processes
 
     s3 = aws_client(config, "s3")
+    settle_after_startup()  # before the worker processes fork: they inherit it
     processes = config.sweep_processes(usable_cpus())
     with ExitStack() as resources:
         reads = resources.enter_context(manifest_reads(config, s3))

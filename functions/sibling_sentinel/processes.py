@@ -38,6 +38,7 @@ from .domain.report import Tally
 from .domain.shards import Batch, Done, Paused, Shard
 from .domain.sweep import ShardSweeper
 from .errors import SentinelError
+from .startup import settle_after_startup
 
 Build = Callable[[], AbstractContextManager[ShardSweeper]]
 _STOP_WAIT_S = 1.0  # then terminated: Ctrl-C must end the sweep within about 2 s
@@ -215,6 +216,7 @@ def _serve(
 
     try:
         with build() as sweeper:
+            settle_after_startup()  # a spawned worker's own; a forked one has its parent's already
             work: queue.Queue[Shard] = queue.Queue()  # its threads are daemons: they end with the process
             for n in range(threads):
                 threading.Thread(
