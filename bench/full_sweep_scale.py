@@ -3,7 +3,7 @@
 On one loopback endpoint at `--latency-ms` a request (50: S3's in-region round trip), the real
 FullSweep handler (`full_sweep_speed.py`'s dry-run child) runs with SWEEP_CONCURRENCY=`--concurrency`
 (16, the template's default), for the previous release (`baseline.py`) and this one, alternating,
-`--repeat` times:
+`--repeat` times (and this release with `startup.settle_after_startup` disabled, the GC A/B):
 
 - at one page (1,000 keys): its start-up `s`, wall seconds (imports, clients, one request);
 - at `--keys` (1,000,000): its wall seconds and its CPU (user + system), hence `c`, CPU per key.
@@ -34,6 +34,11 @@ from timing import Measured, run_measured
 
 HERE = Path(__file__).resolve().parent
 BLOCK = "full-sweep-scale"
+UNTUNED = (  # the handler child with startup.py's GC tuning turned off, for the A/B
+    "import sys; sys.path.insert(0, {here!r}); sys.argv = ['full_sweep_speed.py', '--handler-child']\n"
+    "import sibling_sentinel.startup as startup; startup.settle_after_startup = lambda: None\n"
+    "import runpy; runpy.run_path({script!r}, run_name='__main__')"
+)
 GOAL = 50_000_000  # issue 18: objects per invocation at 50 ms a page
 
 
@@ -41,13 +46,18 @@ GOAL = 50_000_000  # issue 18: objects per invocation at 50 ms a page
 class Release:
     name: str
     functions: Path
+    gc_tuned: bool = True
     start: list[Measured] = field(default_factory=list)
     full: list[Measured] = field(default_factory=list)
 
 
 def invoke(release: Release, endpoint: str, keys: int, concurrency: int) -> Measured:
     env = baseline.env(release.functions, handler_env(endpoint, concurrency))
-    measured = run_measured([sys.executable, str(HERE / "full_sweep_speed.py"), "--handler-child"], env)
+    script = str(HERE / "full_sweep_speed.py")
+    child = [sys.executable, script, "--handler-child"]
+    if not release.gc_tuned:
+        child = [sys.executable, "-c", UNTUNED.format(here=str(HERE), script=script)]
+    measured = run_measured(child, env)
     _check("naive", measured, keys)  # the child prints objects_listed, as the naive sweep does
     return measured
 
@@ -75,9 +85,12 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=SHARD_WORKERS)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-gc-ab", action="store_true", help="leave out the GC-untuned handler")
     parser.add_argument("--write-doc", action="store_true", help=f"replace the table in {SCALE.name}")
     args = parser.parse_args()
     releases = [Release("previous release", baseline.tree()), Release("this release", baseline.CURRENT)]
+    if not args.no_gc_ab:
+        releases.append(Release("this release, GC untuned", baseline.CURRENT, gc_tuned=False))
     rounds(releases, args.keys, args.latency_ms, args.concurrency, args.repeat)
     latency = args.latency_ms / 1000
     pages = -(-args.keys // PAGE)
@@ -120,6 +133,14 @@ def main() -> int:
         "The model's sum (no overlap of waiting and working) is the lower bound; the measured rate is what "
         "this core did.",
     ]
+    if not args.no_gc_ab:
+        tuned, untuned = releases[1], releases[2]
+        for what, of in (("CPU", lambda m: m.cpu_s), ("wall", lambda m: m.seconds)):
+            per_round = [of(a) / of(b) for a, b in zip(tuned.full, untuned.full, strict=True)]
+            lines.append(
+                f"GC tuned ÷ untuned (startup.py), {what}: {statistics.median(per_round):.2f}x "
+                f"({min(per_round):.2f}-{max(per_round):.2f})."
+            )
     text = "\n".join(lines)
     print(text)
     if args.write_doc:
