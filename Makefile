@@ -11,7 +11,7 @@ SAM_VENV     := .venv-sam
 SAM          := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint format bundle-size bench bench-memory bench-speed bench-full-sweep bench-scale bench-verify bench-sweep-map requirements validate build deploy clean
+.PHONY: demo test lint format bundle-size bench bench-memory bench-speed bench-full-sweep bench-scale bench-verify bench-sweep-map bench-release bench-imports bench-full-sweep-scale requirements validate build deploy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +51,9 @@ $(BENCH_STAMP): $(STAMP)
 	touch $(BENCH_STAMP)
 
 ## bench: reconciliation memory, then sweep speed on a loopback S3 endpoint against a naive boto3
-## sweep, s5cmd and rclone (when installed); rewrites the tables in docs/BENCHMARKS.md
-bench: bench-memory bench-speed bench-full-sweep bench-scale bench-verify
+## sweep, s5cmd and rclone (when installed), this release beside the previous one (issue 18's figures),
+## handler imports, FullSweep per invocation; rewrites the tables in docs/BENCHMARKS.md and docs/SCALE.md
+bench: bench-memory bench-speed bench-release bench-imports bench-full-sweep bench-full-sweep-scale bench-scale bench-verify
 
 bench-memory: $(STAMP)
 	$(BIN)/python bench/reconcile_memory.py --keys 1000000
@@ -92,6 +93,16 @@ deploy: build
 bench-speed: $(BENCH_STAMP)
 	$(BIN)/python bench/list_speed.py --write-doc --scenarios 200000:20,100000:20,1000000:20,1000000:0
 
+## bench-release: issue 18's figures in one run: this release beside the previous one (built from git,
+## bench/baseline.py) at 1M keys and 0 ms (CPU per key, memory, GC tuned or not), and beside the naive
+## boto3 sweep and s5cmd ls at 200k keys and 20 ms (5 rounds); rewrites its block of docs/BENCHMARKS.md
+bench-release: $(BENCH_STAMP)
+	$(BIN)/python bench/release_ab.py --write-doc
+
+## bench-imports: each Lambda handler's import time (python -X importtime), this release beside the previous
+bench-imports: $(STAMP)
+	$(BIN)/python bench/import_time.py --write-doc
+
 ## bench-sweep-map: the SweepMap state machine on moto's ASL interpreter beside the FullSweep function
 bench-sweep-map: $(STAMP)
 	$(BIN)/python bench/sweep_map_speed.py --write-doc
@@ -99,6 +110,11 @@ bench-sweep-map: $(STAMP)
 ## bench-full-sweep: the FullSweep handler (dry run, range shards on threads) beside the CLI's --processes 1
 bench-full-sweep: $(STAMP)
 	$(BIN)/python bench/full_sweep_speed.py --write-doc
+
+## bench-full-sweep-scale: the FullSweep handler at 1M keys and 50 ms a page, this release beside the
+## previous one: objects per 15-minute invocation, and SCALE.md's model checked; rewrites its block of docs/SCALE.md
+bench-full-sweep-scale: $(STAMP)
+	$(BIN)/python bench/full_sweep_scale.py --write-doc
 
 ## bench-scale: fit the scale model to the speed tables, check it, and rewrite docs/SCALE.md
 bench-scale: $(STAMP)

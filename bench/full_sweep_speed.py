@@ -4,7 +4,7 @@ Each contender runs in its own child process, in turn (A B C A B C ...), `--repe
 
 - `cli`: `sibling-sentinel sweep --concurrency N --processes 1 --format json` (key-range shards on one
   process's threads, which is what FullSweep can have on Lambda's one vCPU);
-- `full-sweep`: the real FullSweep handler (`handlers/full_sweep.handler`) invoked on a dry run
+- `full-sweep`: the real FullSweep handler (`lambda_edge/handlers/full_sweep.handler`) invoked on a dry run
   (`{"dry_run": true}`: nothing written, counted or sent) with SWEEP_CONCURRENCY=N;
 - `full-sweep-serial`: the same with SWEEP_CONCURRENCY=1, one flat ordered stream: what FullSweep was
   before it listed key ranges.
@@ -47,9 +47,9 @@ class Context:
 
 def handler_child() -> None:
     """Runs in the child process: the handler, as Lambda would call it, its answer on stdout."""
-    from sibling_sentinel.lambda_edge.handlers.full_sweep import handler
+    from baseline import handler_module
 
-    result = handler({"dry_run": True}, Context())  # type: ignore[arg-type]
+    result = handler_module("full_sweep").handler({"dry_run": True}, Context())
     print(json.dumps({"objects_listed": result["objects_listed"], "complete": result["complete"]}))
 
 

@@ -25,6 +25,7 @@ class Measured:
     returncode: int
     source: str
     tree_pss_kb: int = 0  # the most its processes held at once, PSS summed (sampled every 0.1 s)
+    cpu_s: float = 0.0  # user + system CPU of the child and every process it waited for (its workers)
 
 
 def elapsed_s(text: str) -> float:
@@ -90,13 +91,16 @@ def run_measured(cmd: Sequence[str], env: Mapping[str, str] | None = None) -> Me
     """
     timed = os.access(TIME, os.X_OK)
     full = [TIME, "-v", *cmd] if timed else list(cmd)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
         tree = TreePss(proc.pid, include_root=not timed)  # /usr/bin/time itself is not counted
         stdout, stderr = proc.communicate()
         tree_kb = tree.stop()
     wall = time.perf_counter() - started
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rss = after.ru_maxrss
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     source = "ru_maxrss of children"
     if timed:
         found_rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
@@ -104,4 +108,5 @@ def run_measured(cmd: Sequence[str], env: Mapping[str, str] | None = None) -> Me
         if found_rss is None or found_wall is None:
             raise SystemExit(f"could not parse /usr/bin/time -v output:\n{stderr}")
         rss, wall, source = int(found_rss.group(1)), elapsed_s(found_wall.group(1)), TIMED
-    return Measured(wall, rss, stdout or "", stderr, proc.returncode, source, tree_kb)
+        cpu = sum(float(t) for t in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", stderr))
+    return Measured(wall, rss, stdout or "", stderr, proc.returncode, source, tree_kb, cpu)

@@ -1,4 +1,9 @@
+import gc
+from collections.abc import Iterator
+
 import pytest
+
+from sibling_sentinel.lambda_edge.startup import settle_after_startup
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +19,13 @@ def _aws_test_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "SiblingSentinel")
     monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # retries are exercised, without long real backoff
+
+
+@pytest.fixture(autouse=True)
+def _collector_as_found() -> Iterator[None]:
+    """A sweep tunes this process's garbage collector once (startup.py); the next test gets it back."""
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+    settle_after_startup.cache_clear()

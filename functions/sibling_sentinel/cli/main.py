@@ -289,10 +289,12 @@ def run_sweep(
     from ..adapters.pool import ThreadPool
     from ..adapters.s3 import S3Lister
     from ..domain.ports import Lister
+    from ..lambda_edge.startup import settle_after_startup
     from ..lambda_edge.wiring import aws_client, manifest_reads, open_inventory
     from .processes import shard_processes
 
     s3 = aws_client(config, "s3")
+    settle_after_startup()  # before the worker processes fork: they inherit it
     processes = config.sweep_processes(usable_cpus())
     with ExitStack() as resources:
         reads = resources.enter_context(manifest_reads(config, s3))

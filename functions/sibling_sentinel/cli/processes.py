@@ -42,6 +42,7 @@ from ..domain.sweep.report import Tally
 from ..domain.sweep.shards import Batch, Done, Paused, Plan, Shard, ShardRunner
 from ..domain.sweep.sweep import ShardSweeper, WorkerProcesses
 from ..errors import SentinelError
+from ..lambda_edge.startup import settle_after_startup
 from ..lambda_edge.wiring import shard_sweeper
 
 Build = Callable[[], AbstractContextManager[ShardSweeper]]
@@ -220,6 +221,7 @@ def _serve(
 
     try:
         with build() as sweeper:
+            settle_after_startup()  # a spawned worker's own; a forked one has its parent's already
             work: queue.Queue[Shard] = queue.Queue()  # its threads are daemons: they end with the process
             for n in range(threads):
                 threading.Thread(

@@ -6,33 +6,36 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 from ..adapters.aws import client
-from ..adapters.inventory import S3InventoryFiles
-from ..adapters.map_files import S3MapFiles
 from ..adapters.notify import DefaultBus, SnsNotifier
 from ..adapters.once import DynamoCheckRecords, once_per_step
 from ..adapters.pool import ThreadPool
-from ..adapters.reports import LambdaInvoker, S3Checkpoints, S3ReportPages, S3ReportStore, S3RunHistory
 from ..adapters.s3 import S3Lister, S3Objects
 from ..adapters.s3_content import S3Content
 from ..adapters.sqs import SqsCheckQueue
 from ..config import Config, parse_s3_url
 from ..domain.event_path.event_path import Checker, Intake
-from ..domain.inventory.inventory import Inventory
 from ..domain.manifests.inspection import ManifestInspector, ManifestReads
 from ..domain.ports import Lister, Parallel
 from ..domain.sweep.fleet import RECORDS_KEPT_S, EventPathWatch
-from ..domain.sweep.full_sweep import FullSweep
 from ..domain.sweep.shards import Plan
 from ..domain.sweep.sweep import ShardSweeper
-from ..domain.sweep.sweep_map import SweepMap
 from ..errors import ConfigError
 from .observability import EmfCounter
+
+# Each handler imports only what it uses (docs/BENCHMARKS.md, "Handler imports"): Powertools
+# Idempotency is CheckSiblings' alone, and the sweep's services (FullSweep, SweepMap, the inventory,
+# reports) are imported by the functions that build them, not by the event path's handlers.
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from ..domain.inventory.inventory import Inventory
+    from ..domain.sweep.full_sweep import FullSweep
+    from ..domain.sweep.sweep_map import SweepMap
 
 
 def aws_client(config: Config, service: str) -> Any:
@@ -90,6 +93,9 @@ def open_inventory(
     config: Config, s3: Any, manifest_uri: str, swept_bucket: str, pool: Parallel
 ) -> Inventory:
     """Reads the manifest now, so a wrong path or bucket fails before anything is swept."""
+    from ..adapters.inventory import S3InventoryFiles
+    from ..domain.inventory.inventory import Inventory
+
     bucket, key = parse_s3_url(manifest_uri)
     if not key or key.endswith("/"):
         raise ConfigError(f"inventory {manifest_uri!r} must name a manifest.json, not a folder")
@@ -157,6 +163,9 @@ def checker(config: Config, logger: Logger, metrics: Metrics) -> tuple[Checker, 
 @functools.cache
 def full_sweep(config: Config, logger: Logger, metrics: Metrics) -> FullSweep:
     """Reports go to REPORT_BUCKET, or beside the backups when it is empty."""
+    from ..adapters.reports import LambdaInvoker, S3Checkpoints, S3ReportPages, S3ReportStore
+    from ..domain.sweep.full_sweep import FullSweep
+
     config.require("bucket", "alert_topic_arn")
     s3, reports = aws_client(config, "s3"), config.report_bucket or config.bucket
     return FullSweep(
@@ -192,6 +201,8 @@ def full_sweep(config: Config, logger: Logger, metrics: Metrics) -> FullSweep:
 def fleet_health(config: Config, s3: Any, reports: str) -> dict[str, Any]:
     """FullSweep's fleet ports: its rules, the previous run beside the reports, and the event path's
     records, read only where the idempotency table is named (the template always names it)."""
+    from ..adapters.reports import S3RunHistory
+
     watch = None
     if config.idempotency_table:
         records = DynamoCheckRecords(aws_client(config, "dynamodb"), config.idempotency_table)
@@ -206,6 +217,9 @@ def fleet_health(config: Config, s3: Any, reports: str) -> dict[str, Any]:
 @functools.cache
 def sweep_map(config: Config, logger: Logger, metrics: Metrics) -> SweepMap:
     """The Step Functions engine's steps: FullSweep's sweep and publishing, the run's files beside reports."""
+    from ..adapters.map_files import S3MapFiles
+    from ..domain.sweep.sweep_map import SweepMap
+
     reports = config.report_bucket or config.bucket
     return SweepMap(
         full_sweep(config, logger, metrics),

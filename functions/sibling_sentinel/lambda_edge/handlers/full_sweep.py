@@ -12,6 +12,7 @@ from ...domain.sweep.first_sweep import is_stack_event, loggable, on_stack_event
 from ...domain.sweep.full_sweep import SweepRequest
 from .. import wiring
 from ..observability import observability
+from ..startup import settle_after_startup
 
 logger, metrics = observability()
 
@@ -30,7 +31,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def _sweep(config: Config, request: SweepRequest, context: LambdaContext) -> dict[str, Any]:
-    return wiring.full_sweep(config, logger, metrics).run(
+    service = wiring.full_sweep(config, logger, metrics)
+    settle_after_startup()  # once per container, its clients built
+    return service.run(
         request,
         context.aws_request_id,
         lambda: context.get_remaining_time_in_millis() / 1000,

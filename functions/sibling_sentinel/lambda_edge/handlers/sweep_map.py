@@ -10,6 +10,7 @@ from ...config import Config
 from ...domain.sweep.full_sweep import SweepRequest
 from .. import wiring
 from ..observability import observability
+from ..startup import settle_after_startup
 
 logger, metrics = observability()
 
@@ -31,7 +32,9 @@ def plan(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  # no
 @logger.inject_lambda_context
 def sweep_ranges(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  # noqa: ARG001
     """One Map item: {"run", "index", "shards"}."""
-    return wiring.sweep_map(Config.from_env(), logger, metrics).sweep_item(event)
+    service = wiring.sweep_map(Config.from_env(), logger, metrics)
+    settle_after_startup()  # once per container, its clients built
+    return service.sweep_item(event)
 
 
 @metrics.log_metrics
