@@ -22,11 +22,17 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any
+from urllib.parse import unquote_plus
 
 from botocore import handlers
 from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
+
+from ..domain.objects import ListedObject, ListedPage
 
 EVENT = "before-parse.s3.ListObjectsV2"
 HANDLER_ID = "sibling-sentinel-lean-list-page"
@@ -38,6 +44,14 @@ _KEY = re.compile(r"<Key>([^<]*)</Key>")
 _SIZE = re.compile(r"<Size>([0-9]+)</Size>")
 _MODIFIED = re.compile(r"<LastModified>([^<]*)</LastModified>")
 _ETAG = re.compile(r"<ETag>([^<]*)</ETag>")
+_STAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z"
+_CANONICAL = re.compile(f"{_STAMP}(?:\x00{_STAMP})*")  # stamps joined by _SEP
+_URL = "<EncodingType>url</EncodingType>"
+_SEP = "\x00"  # cannot occur in XML 1.0 text
+# Where the hook leaves the page's objects in botocore's parsed response: a name of no S3 field, so
+# botocore's own handlers (the URL-decoding of `Contents` among them) pass it by.
+PAGE = "SiblingSentinelPage"
+_LEAN = threading.local()
 
 
 def timestamp(text: str) -> datetime:
@@ -58,11 +72,47 @@ def _text(raw: str) -> str:
     return html.unescape(raw) if "&" in raw else raw
 
 
-def contents(body: str) -> list[dict[str, Any]] | None:
-    """Each object's Key (still URL-encoded), Size, LastModified and ETag; None when not certain.
+def _texts(raws: list[str]) -> list[str]:
+    """`_text` of each, in a few C calls for the usual page: etags whose only escape is `&quot;`."""
+    joined = _SEP.join(raws)
+    if "&" not in joined.replace("&quot;", ""):
+        return joined.replace("&quot;", '"').split(_SEP) if raws else []
+    return [_text(r) for r in raws]
+
+
+def _keys(raws: list[str], url: bool) -> list[str]:
+    """Keys XML-unescaped, then URL-decoded as botocore's `after-call` handler does (`unquote_plus`),
+    each only where it holds an escape: most keys hold none."""
+    joined = _SEP.join(raws)
+    if "&" in joined:
+        raws = [_text(r) for r in raws]
+    if url and ("%" in joined or "+" in joined):
+        return [unquote_plus(k) if "%" in k or "+" in k else k for k in raws]
+    return raws
+
+
+def _canonical(stamps: list[str]) -> bool:
+    """Whether every LastModified is S3's `YYYY-MM-DDTHH:MM:SS.mmmZ` on a real date, so the page can keep
+    them as strings (`ListedPage`)."""
+    if _CANONICAL.fullmatch(_SEP.join(stamps)) is None:
+        return False
+    try:
+        for day in {s[:10] for s in stamps}:
+            date.fromisoformat(day)
+    except ValueError:
+        return False
+    return True
+
+
+def columns(body: str, rest: str | None = None) -> ListedPage | list[ListedObject] | None:
+    """Each object's key (decoded), size, time and etag; None when not certain.
 
     Each of the four elements appears once in every `Contents` and nowhere else in a ListObjectsV2
-    result, so four lists of equal length, each as long as the number of `Contents`, line up.
+    result, so four lists of equal length, each as long as the number of `Contents`, line up. Keys are
+    URL-decoded when the page says `EncodingType` url, which the lister never asks for itself: botocore
+    does, and its own decoding then finds no `Contents` to decode. A page whose times are not all
+    canonical is read into `ListedObject`s at once, each time as botocore would parse it. `rest` is the
+    page without its `Contents` (`without_contents`), where `EncodingType` is.
     """
     if "<![CDATA[" in body:
         return None
@@ -71,9 +121,18 @@ def contents(body: str) -> list[dict[str, Any]] | None:
     modified, etags = _MODIFIED.findall(body), _ETAG.findall(body)
     if not (body.count("<Contents>") == count == len(keys) == len(sizes) == len(modified) == len(etags)):
         return None
+    if count == 0:
+        return ListedPage([], [], [], [])
+    outside = without_contents(body) if rest is None else rest
+    encoding = outside.count("<EncodingType>")
+    if encoding > 1 or (encoding and _URL not in outside):
+        return None  # an encoding botocore would not decode, or would read differently: botocore's
+    decoded, tags = _keys(keys, encoding == 1), _texts(etags)
+    if _canonical(modified):
+        return ListedPage(decoded, list(map(int, sizes)), modified, tags)
     return [
-        {"Key": _text(k), "Size": int(s), "LastModified": timestamp(m), "ETag": _text(e)}
-        for k, s, m, e in zip(keys, sizes, modified, etags, strict=True)
+        ListedObject(k, int(s), timestamp(m), t.strip('"'))
+        for k, s, m, t in zip(decoded, sizes, modified, tags, strict=True)
     ]
 
 
@@ -98,12 +157,26 @@ def parse_list_page(
     if not raw.rstrip().endswith(_CLOSE.encode()):  # truncated, an error, or unusual XML: botocore decides
         _botocore_200_check(operation_model, response_dict)
         return
+    if not getattr(_LEAN, "on", False):
+        return
     body = raw.decode("utf-8")
-    objects = contents(body)
+    rest = without_contents(body)
+    objects = columns(body, rest)
     if objects is None:
         return
-    customized_response_dict["Contents"] = objects
-    response_dict["body"] = without_contents(body).encode("utf-8")
+    customized_response_dict[PAGE] = objects
+    response_dict["body"] = rest.encode("utf-8")
+
+
+@contextmanager
+def lean() -> Iterator[None]:
+    """The calls made inside (on this thread) get their page as `PAGE`, with no `Contents`: only a
+    caller that reads `PAGE` asks; any other ListObjectsV2 call on the client gets botocore's page."""
+    _LEAN.on = True
+    try:
+        yield
+    finally:
+        _LEAN.on = False
 
 
 def _botocore_200_check(operation_model: Any, response_dict: Any) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -70,7 +70,7 @@ def largest_verifiable(compression: str, invocation_s: float) -> int:
 
 
 class Lister(Protocol):
-    def pages(self, bucket: str, prefix: str) -> Iterator[list[ListedObject]]: ...
+    def pages(self, bucket: str, prefix: str) -> Iterator[Sequence[ListedObject]]: ...
 
 
 class JsonReports(Protocol):
@@ -86,7 +86,9 @@ class Tonight:
     tarballs: int = 0
 
 
-def tonight(pages: Iterable[list[ListedObject]], naming: TarballNaming, night: int, nights: int) -> Tonight:
+def tonight(
+    pages: Iterable[Sequence[ListedObject]], naming: TarballNaming, night: int, nights: int
+) -> Tonight:
     """Keeps only tonight's slot and the tarballs whose `.list.txt` is absent.
 
     A listing sorts after its tarball (`k` < `k.list.txt`), so a tarball waits in a small window

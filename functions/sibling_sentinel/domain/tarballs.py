@@ -53,6 +53,11 @@ class TarballNaming:
                 return name[-len(ext) :]
         return None
 
+    @property
+    def lowered_extensions(self) -> tuple[str, ...]:
+        """The extensions in lower case, longest first."""
+        return self._longest_first
+
     def is_tarball(self, key: str) -> bool:
         return self.extension_of(key) is not None
 
