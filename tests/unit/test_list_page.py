@@ -10,7 +10,14 @@ import botocore.session
 import pytest
 from botocore.parsers import ResponseParserFactory
 
-from sibling_sentinel.adapters.list_page import PAGE, columns, lean, parse_list_page, timestamp, without_contents
+from sibling_sentinel.adapters.list_page import (
+    PAGE,
+    columns,
+    lean,
+    parse_list_page,
+    timestamp,
+    without_contents,
+)
 from sibling_sentinel.domain.objects import ListedObject, ListedPage
 
 ODD = ["a b+c.tar", "100%.tar", "notes & <markup> \"q\" 's'.tar", "résumé-日本-\U0001f600.tar", "k" * 1000]
@@ -161,7 +168,8 @@ def test_an_empty_page_has_no_contents() -> None:
     empty = columns(page([]).decode())
 
     # then there are no objects
-    assert empty is not None and list(empty) == []
+    assert empty is not None
+    assert list(empty) == []
 
 
 def test_a_page_in_another_encoding_is_left_to_botocore() -> None:
@@ -175,7 +183,8 @@ def test_a_page_in_another_encoding_is_left_to_botocore() -> None:
 
 def test_keys_of_a_page_without_an_encoding_are_not_decoded() -> None:
     # given a page with no EncodingType, whose key holds a literal '+' and '%41'
-    body = page(["x"]).replace(b"<EncodingType>url</EncodingType>", b"").replace(b"<Key>x", b"<Key>a+b%41.tar")
+    body = page(["x"]).replace(b"<EncodingType>url</EncodingType>", b"")
+    body = body.replace(b"<Key>x", b"<Key>a+b%41.tar")
 
     # when the lean parser and botocore each read it
     lean_page, full = lean_parse(body), botocore_parse(body)
@@ -203,7 +212,8 @@ def test_a_page_with_a_time_in_another_form_is_read_into_objects() -> None:
     lean_page, full = lean_parse(body), botocore_parse(body)
 
     # then it is read into objects at once, each time as botocore parses it
-    assert type(lean_page[PAGE]) is list and all(type(o) is ListedObject for o in lean_page[PAGE])
+    assert type(lean_page[PAGE]) is list
+    assert all(type(o) is ListedObject for o in lean_page[PAGE])
     assert fields(lean_page) == fields(full)
 
 
@@ -213,7 +223,7 @@ def test_a_time_on_a_day_that_does_not_exist_is_refused_as_botocore_refuses_it()
 
     # when it is read
     # then it is not kept as a canonical stamp: parsing it fails as botocore's parser does
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="day is out of range"):
         columns(body)
 
 

@@ -221,23 +221,31 @@ class Reconciler:
         rows: list[int] = []
         last = len(keys) - 1
         n = fast = 0
+        closing, close = self._closing, self._close
         while n <= last:
             key = keys[n]
-            if tarballs or siblings:
-                self._feed(page[n], out)
-                n += 1
-                continue
             rules = rules_at(key)
             shape = shapes.get(id(rules))
             if shape is None or shape.rules is not rules:
                 shape = shape_of(rules)
             extension = extension_of(key)
+            if extension is None and key.endswith(shape.suffixes):
+                self._feed(page[n], out)  # a sibling, perhaps an orphan: the general way
+                n += 1
+                continue
+            # What was to close before this key closes now: `_feed` would close it right after this key,
+            # which is a tarball or nobody's sibling, so can neither claim it nor be claimed by it.
+            while closing and closing[0][0] < key:
+                close(heapq.heappop(closing)[2], out)
+            if tarballs or siblings:
+                self._feed(page[n], out)
+                n += 1
+                continue
             if extension is None:
-                if not key.endswith(shape.suffixes):
-                    fast += 1  # neither a tarball nor anyone's sibling: only counted
-                    n += 1
-                    continue
-            elif n < last and (rule := shape.pair) is not None and not key.endswith(shape.suffixes):
+                fast += 1  # neither a tarball nor anyone's sibling: only counted
+                n += 1
+                continue
+            if n < last and (rule := shape.pair) is not None and not key.endswith(shape.suffixes):
                 sibling = key + rule.suffix
                 if (
                     keys[n + 1] == sibling
