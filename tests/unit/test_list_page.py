@@ -234,3 +234,21 @@ def test_s3_timestamps_parse_to_the_same_instant_as_botocore() -> None:
     assert timestamp("2026-11-22T03:00:00.000Z") == datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
     assert timestamp("2026-11-22T03:00:00Z") == datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
     assert timestamp("2026-11-22T03:00:00.123Z").microsecond == 123000
+
+
+def test_objects_in_another_servers_element_order_read_as_botocore_reads_them() -> None:
+    # given a page whose objects list Size first and carry an element S3 does not write
+    body = page(ODD)
+    for i in range(len(ODD)):
+        size = f"<Size>{i * 100}</Size>".encode()
+        body = body.replace(size, b"<Extra>1</Extra>", 1)
+        body = body.replace(b"<Contents><Key>", b"<Contents>" + size + b"<Key>", 1)
+        body = body.replace(b"<Contents>" + size + b"<Key>", b"<Contents>\n" + size + b"<Key>", 1)
+
+    # when the lean parser and botocore each read it
+    lean_page, full = lean_parse(body), botocore_parse(body)
+
+    # then the lean parser still reads it, and every field is botocore's
+    assert PAGE in lean_page
+    assert fields(lean_page) == fields(full)
+    assert [size for _, size, _, _ in fields(lean_page)] == [i * 100 for i in range(len(ODD))]

@@ -46,6 +46,17 @@ _MODIFIED = re.compile(r"<LastModified>([^<]*)</LastModified>")
 _ETAG = re.compile(r"<ETag>([^<]*)</ETag>")
 _STAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z"
 _CANONICAL = re.compile(f"{_STAMP}(?:\x00{_STAMP})*")  # stamps joined by _SEP
+# One `Contents` as S3 (and moto) write it: the four fields first, in this order, then only elements
+# known to hold nothing the sweep reads. A page all of whose objects match is read in one pass.
+_OTHER = (
+    "<ChecksumAlgorithm>[^<]*</ChecksumAlgorithm>|<ChecksumType>[^<]*</ChecksumType>"
+    "|<StorageClass>[^<]*</StorageClass>"
+)
+_OWNER = "<Owner>(?:<ID>[^<]*</ID>|<DisplayName>[^<]*</DisplayName>)*</Owner>"
+_S3_CONTENTS = re.compile(
+    f"<Contents><Key>([^<]*)</Key><LastModified>({_STAMP})</LastModified><ETag>([^<]*)</ETag>"
+    f"(?:{_OTHER})*<Size>([0-9]+)</Size>(?:{_OTHER}|{_OWNER})*</Contents>"
+)
 _URL = "<EncodingType>url</EncodingType>"
 _SEP = "\x00"  # cannot occur in XML 1.0 text
 # Where the hook leaves the page's objects in botocore's parsed response: a name of no S3 field, so
@@ -94,8 +105,10 @@ def _keys(raws: list[str], url: bool) -> list[str]:
 def _canonical(stamps: list[str]) -> bool:
     """Whether every LastModified is S3's `YYYY-MM-DDTHH:MM:SS.mmmZ` on a real date, so the page can keep
     them as strings (`ListedPage`)."""
-    if _CANONICAL.fullmatch(_SEP.join(stamps)) is None:
-        return False
+    return _CANONICAL.fullmatch(_SEP.join(stamps)) is not None and _real_days(stamps)
+
+
+def _real_days(stamps: list[str]) -> bool:
     try:
         for day in {s[:10] for s in stamps}:
             date.fromisoformat(day)
@@ -117,9 +130,7 @@ def columns(body: str, rest: str | None = None) -> ListedPage | list[ListedObjec
     if "<![CDATA[" in body:
         return None
     count = body.count("</Contents>")
-    keys, sizes = _KEY.findall(body), _SIZE.findall(body)
-    modified, etags = _MODIFIED.findall(body), _ETAG.findall(body)
-    if not (body.count("<Contents>") == count == len(keys) == len(sizes) == len(modified) == len(etags)):
+    if body.count("<Contents>") != count:
         return None
     if count == 0:
         return ListedPage([], [], [], [])
@@ -127,6 +138,15 @@ def columns(body: str, rest: str | None = None) -> ListedPage | list[ListedObjec
     encoding = outside.count("<EncodingType>")
     if encoding > 1 or (encoding and _URL not in outside):
         return None  # an encoding botocore would not decode, or would read differently: botocore's
+    exact = _S3_CONTENTS.findall(body)
+    if len(exact) == count:  # every object exactly as S3 writes it, its time canonical: one pass
+        keys, modified, etags, sizes = map(list, zip(*exact, strict=True))
+        if _real_days(modified):
+            return ListedPage(_keys(keys, encoding == 1), list(map(int, sizes)), modified, _texts(etags))
+    keys, sizes = _KEY.findall(body), _SIZE.findall(body)
+    modified, etags = _MODIFIED.findall(body), _ETAG.findall(body)
+    if not (count == len(keys) == len(sizes) == len(modified) == len(etags)):
+        return None
     decoded, tags = _keys(keys, encoding == 1), _texts(etags)
     if _canonical(modified):
         return ListedPage(decoded, list(map(int, sizes)), modified, tags)

@@ -218,16 +218,20 @@ class Reconciler:
         tarballs, siblings, bounds = self._tarballs, self._siblings, self._bounds
         after = bounds.after if bounds is not None else ""
         shape_of, shapes = self._shape, self._shapes
+        fixed = None if policy.scoped else shape_of(policy.rules)  # the same rules in every folder
         rows: list[int] = []
         last = len(keys) - 1
         n = fast = 0
         closing, close = self._closing, self._close
         while n <= last:
             key = keys[n]
-            rules = rules_at(key)
-            shape = shapes.get(id(rules))
-            if shape is None or shape.rules is not rules:
-                shape = shape_of(rules)
+            if fixed is None:
+                rules = rules_at(key)
+                shape = shapes.get(id(rules))
+                if shape is None or shape.rules is not rules:
+                    shape = shape_of(rules)
+            else:
+                shape = fixed
             extension = extension_of(key)
             if extension is None and key.endswith(shape.suffixes):
                 self._feed(page[n], out)  # a sibling, perhaps an orphan: the general way

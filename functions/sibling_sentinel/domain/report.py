@@ -42,8 +42,7 @@ _OK_VALUE = Verdict.OK.value
 _ORDINALS: dict[str, int] = {}  # a canonical stamp's date -> its ordinal (a few hundred dates a sweep)
 
 
-def _ordinal(stamp: str) -> int:
-    day = stamp[:10]
+def _ordinal(day: str) -> int:
     if len(_ORDINALS) > 100_000:
         _ORDINALS.clear()
     ordinal = _ORDINALS[day] = date.fromisoformat(day).toordinal()
@@ -385,9 +384,9 @@ class Report:
             page, rows = run.page, run.rows
             keys, stamps = page.keys, page.stamps
             group: Group | None = None
-            folder = ""
-            count = 0
-            best = -1
+            folder = newest = ""
+            count = best = 0
+            days: set[str] = set()  # the group's nights already counted in this run
             for row in rows:
                 key = keys[row]
                 if group is None or not (key.startswith(folder) and key.find("/", len(folder)) < 0):
@@ -395,16 +394,19 @@ class Report:
                         group.add_ok(page, count, best)
                     folder = folder_of(key)
                     group = self._group(key, folder)
-                    count, best = 0, row
+                    count, best, newest, days = 0, row, "", set()
                 count += 1
                 stamp = stamps[row]
-                if (stamp, key) > (stamps[best], keys[best]):
-                    best = row
-                night = _ORDINALS.get(stamp[:10])
-                if night is None:
-                    night = _ordinal(stamp)
-                if night not in group.nights:
-                    group._night(night, _OK)
+                if stamp >= newest:  # rows ascend by key, so a tie goes to the later row, as in `_newest`
+                    best, newest = row, stamp
+                day = stamp[:10]
+                if day not in days:
+                    days.add(day)
+                    night = _ORDINALS.get(day)
+                    if night is None:
+                        night = _ordinal(day)
+                    if night not in group.nights:
+                        group._night(night, _OK)
                 if stamp > since:
                     self.recent.append(page[row])
             if group is not None:
