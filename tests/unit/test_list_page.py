@@ -200,7 +200,7 @@ def test_canonical_times_stay_strings_in_columns() -> None:
 
     # then it is a page of columns whose stamps are S3's text, and its objects carry the same instants
     assert isinstance(objects, ListedPage)
-    assert objects.stamps == ["2026-11-22T03:00:00.000Z", "2026-11-22T03:00:01.000Z"]
+    assert list(objects.stamps) == ["2026-11-22T03:00:00.000Z", "2026-11-22T03:00:01.000Z"]
     assert objects[1].last_modified == datetime(2026, 11, 22, 3, 0, 1, tzinfo=UTC)
 
 
@@ -252,3 +252,30 @@ def test_objects_in_another_servers_element_order_read_as_botocore_reads_them() 
     assert PAGE in lean_page
     assert fields(lean_page) == fields(full)
     assert [size for _, size, _, _ in fields(lean_page)] == [i * 100 for i in range(len(ODD))]
+
+
+def test_29_february_is_a_day_only_in_a_leap_year() -> None:
+    # given a page on 29 February of a leap year, and one on 29 February of another year
+    leap = page(["a.tar"]).replace(b"2026-11-22T", b"2028-02-29T").decode()
+    not_leap = page(["a.tar"]).replace(b"2026-11-22T", b"2027-02-29T").decode()
+
+    # when each is read
+    objects = columns(leap)
+
+    # then the first keeps its stamps as columns, at the right instant; the second fails as botocore would
+    assert isinstance(objects, ListedPage)
+    assert objects[0].last_modified == datetime(2028, 2, 29, 3, 0, tzinfo=UTC)
+    with pytest.raises(ValueError, match="day is out of range"):
+        columns(not_leap)
+
+
+def test_an_etag_with_markup_is_unescaped_when_its_object_is_built() -> None:
+    # given a page whose etag holds an escaped ampersand
+    body = page(["a.tar"]).replace(b"&quot;</ETag>", b"&amp;x&quot;</ETag>")
+
+    # when the lean parser and botocore each read it
+    lean_page, full = lean_parse(body), botocore_parse(body)
+
+    # then the object's etag is botocore's, unquoted
+    assert fields(lean_page) == fields(full)
+    assert fields(lean_page)[0][3].endswith("&x")

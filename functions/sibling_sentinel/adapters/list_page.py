@@ -23,7 +23,7 @@ from __future__ import annotations
 import html
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
@@ -44,7 +44,13 @@ _KEY = re.compile(r"<Key>([^<]*)</Key>")
 _SIZE = re.compile(r"<Size>([0-9]+)</Size>")
 _MODIFIED = re.compile(r"<LastModified>([^<]*)</LastModified>")
 _ETAG = re.compile(r"<ETag>([^<]*)</ETag>")
-_STAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z"
+_CLOCK = r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z"
+_STAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}" + _CLOCK
+# a stamp on a date that exists, 29 February aside (a page with one is checked day by day instead)
+_REAL_STAMP = (
+    r"(?!0000)[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    r"|(?:0[13578]|1[02])-31)" + _CLOCK
+)
 _CANONICAL = re.compile(f"{_STAMP}(?:\x00{_STAMP})*")  # stamps joined by _SEP
 # One `Contents` as S3 (and moto) write it: the four fields first, in this order, then only elements
 # known to hold nothing the sweep reads. A page all of whose objects match is read in one pass.
@@ -54,7 +60,7 @@ _OTHER = (
 )
 _OWNER = "<Owner>(?:<ID>[^<]*</ID>|<DisplayName>[^<]*</DisplayName>)*</Owner>"
 _S3_CONTENTS = re.compile(
-    f"<Contents><Key>([^<]*)</Key><LastModified>({_STAMP})</LastModified><ETag>([^<]*)</ETag>"
+    f"<Contents><Key>([^<]*)</Key><LastModified>({_REAL_STAMP})</LastModified><ETag>([^<]*)</ETag>"
     f"(?:{_OTHER})*<Size>([0-9]+)</Size>(?:{_OTHER}|{_OWNER})*</Contents>"
 )
 _URL = "<EncodingType>url</EncodingType>"
@@ -83,15 +89,7 @@ def _text(raw: str) -> str:
     return html.unescape(raw) if "&" in raw else raw
 
 
-def _texts(raws: list[str]) -> list[str]:
-    """`_text` of each, in a few C calls for the usual page: etags whose only escape is `&quot;`."""
-    joined = _SEP.join(raws)
-    if "&" not in joined.replace("&quot;", ""):
-        return joined.replace("&quot;", '"').split(_SEP) if raws else []
-    return [_text(r) for r in raws]
-
-
-def _keys(raws: list[str], url: bool) -> list[str]:
+def _keys(raws: Sequence[str], url: bool) -> Sequence[str]:
     """Keys XML-unescaped, then URL-decoded as botocore's `after-call` handler does (`unquote_plus`),
     each only where it holds an escape: most keys hold none."""
     joined = _SEP.join(raws)
@@ -102,13 +100,13 @@ def _keys(raws: list[str], url: bool) -> list[str]:
     return raws
 
 
-def _canonical(stamps: list[str]) -> bool:
+def _canonical(stamps: Sequence[str]) -> bool:
     """Whether every LastModified is S3's `YYYY-MM-DDTHH:MM:SS.mmmZ` on a real date, so the page can keep
     them as strings (`ListedPage`)."""
     return _CANONICAL.fullmatch(_SEP.join(stamps)) is not None and _real_days(stamps)
 
 
-def _real_days(stamps: list[str]) -> bool:
+def _real_days(stamps: Sequence[str]) -> bool:
     try:
         for day in {s[:10] for s in stamps}:
             date.fromisoformat(day)
@@ -140,20 +138,28 @@ def columns(body: str, rest: str | None = None) -> ListedPage | list[ListedObjec
         return None  # an encoding botocore would not decode, or would read differently: botocore's
     exact = _S3_CONTENTS.findall(body)
     if len(exact) == count:  # every object exactly as S3 writes it, its time canonical: one pass
-        keys, modified, etags, sizes = map(list, zip(*exact, strict=True))
-        if _real_days(modified):
-            return ListedPage(_keys(keys, encoding == 1), list(map(int, sizes)), modified, _texts(etags))
-    keys, sizes = _KEY.findall(body), _SIZE.findall(body)
+        names, times, tags, sizes = zip(*exact, strict=True)
+        return XmlPage(_keys(names, encoding == 1), list(map(int, sizes)), times, tags)
+    keys, numbers = _KEY.findall(body), _SIZE.findall(body)
     modified, etags = _MODIFIED.findall(body), _ETAG.findall(body)
-    if not (count == len(keys) == len(sizes) == len(modified) == len(etags)):
+    if not (count == len(keys) == len(numbers) == len(modified) == len(etags)):
         return None
-    decoded, tags = _keys(keys, encoding == 1), _texts(etags)
+    decoded = _keys(keys, encoding == 1)
     if _canonical(modified):
-        return ListedPage(decoded, list(map(int, sizes)), modified, tags)
+        return XmlPage(decoded, list(map(int, numbers)), modified, etags)
     return [
-        ListedObject(k, int(s), timestamp(m), t.strip('"'))
-        for k, s, m, t in zip(decoded, sizes, modified, tags, strict=True)
+        ListedObject(k, int(s), timestamp(m), _text(t).strip('"'))
+        for k, s, m, t in zip(decoded, numbers, modified, etags, strict=True)
     ]
+
+
+class XmlPage(ListedPage):
+    """A page as the XML gave it: each etag is XML-unescaped only when its object is built."""
+
+    __slots__ = ()
+
+    def etag(self, index: int) -> str:
+        return _text(self.etags[index]).strip('"')
 
 
 def without_contents(body: str) -> str:

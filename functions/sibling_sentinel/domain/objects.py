@@ -47,13 +47,15 @@ class ListedPage(Sequence[ListedObject]):
     A sweep reads a million keys and judges them mostly from names, sizes and times, so it reads the
     columns (`Reconciler`'s fast path) and builds objects only for the few that are not ok. `stamps`
     are S3's canonical UTC times, all `YYYY-MM-DDTHH:MM:SS.mmmZ` and each a valid date, so that
-    comparing two as strings is exactly comparing the times they name. `etags` are as listed, quotes
-    included.
+    comparing two as strings is exactly comparing the times they name. `etags` are as listed: an object's
+    etag is `etag(n)` of them (a page read from XML unescapes it there, only when an object is built).
     """
 
     __slots__ = ("etags", "keys", "sizes", "stamps")
 
-    def __init__(self, keys: list[str], sizes: list[int], stamps: list[str], etags: list[str]) -> None:
+    def __init__(
+        self, keys: Sequence[str], sizes: Sequence[int], stamps: Sequence[str], etags: Sequence[str]
+    ) -> None:
         self.keys = keys
         self.sizes = sizes
         self.stamps = stamps
@@ -66,7 +68,7 @@ class ListedPage(Sequence[ListedObject]):
         stamps = []
         for o in objects:
             when = o.last_modified
-            if when.utcoffset() != timedelta(0) or when.microsecond % 1000:
+            if when.utcoffset() != timedelta(0) or when.microsecond % 1000 or when.year < 1000:
                 return None
             stamps.append(f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}Z")
         return cls([o.key for o in objects], [o.size for o in objects], stamps, [o.etag for o in objects])
@@ -82,10 +84,13 @@ class ListedPage(Sequence[ListedObject]):
 
     def __getitem__(self, index: int | slice) -> ListedObject | ListedPage:
         if isinstance(index, slice):
-            return ListedPage(self.keys[index], self.sizes[index], self.stamps[index], self.etags[index])
-        return ListedObject(
-            self.keys[index], self.sizes[index], stamp_time(self.stamps[index]), self.etags[index].strip('"')
-        )
+            return type(self)(self.keys[index], self.sizes[index], self.stamps[index], self.etags[index])
+        when = stamp_time(self.stamps[index])
+        return ListedObject(self.keys[index], self.sizes[index], when, self.etag(index))
+
+    def etag(self, index: int) -> str:
+        """The object's etag, without the quotes S3 puts around it."""
+        return self.etags[index].strip('"')
 
     def __iter__(self) -> Iterator[ListedObject]:
         for n in range(len(self.keys)):

@@ -156,7 +156,7 @@ class Reconciler:
         With `tally`, a `ListedPage` goes through the fast path, and the tarballs it judges ok are not
         in the outcomes: `take_ok` hands them over, to be counted (`Report.add_ok`)."""
         out: list[Outcome] = []
-        if self._tally and type(objects) is ListedPage:
+        if self._tally and isinstance(objects, ListedPage):
             self._feed_columns(objects, out)
             return out
         feed = self._feed
