@@ -78,6 +78,7 @@ class _EdgeSibling:
     expected: str
 
 
+_UNKNOWN = "/"  # no extension holds '/'
 _BY_KEY = Anchor.KEY  # a module constant: reading a member off the enum class costs a Python-level lookup
 
 
@@ -215,6 +216,7 @@ class Reconciler:
         sizes, stamps = page.sizes, page.stamps
         policy = self._policy
         rules_at, extension_of = policy.rules_at, policy.naming.extension_of
+        by_tail, tail = policy.naming.by_tail.get, policy.naming.tail
         tarballs, siblings, bounds = self._tarballs, self._siblings, self._bounds
         after = bounds.after if bounds is not None else ""
         shape_of, shapes = self._shape, self._shapes
@@ -232,7 +234,9 @@ class Reconciler:
                     shape = shape_of(rules)
             else:
                 shape = fixed
-            extension = extension_of(key)
+            extension = by_tail(key[-tail:], _UNKNOWN)  # `extension_of`'s own memory, read inline
+            if extension is _UNKNOWN:
+                extension = extension_of(key)
             if extension is None and key.endswith(shape.suffixes):
                 self._feed(page[n], out)  # a sibling, perhaps an orphan: the general way
                 n += 1

@@ -68,6 +68,15 @@ class TarballNaming:
         extension = by_tail[tail] = self._extension_of(tail)
         return extension
 
+    @property
+    def by_tail(self) -> dict[str, str | None]:
+        """What `extension_of` remembers: a `tail`-character ending (no '/') -> the extension, or None."""
+        return self._by_tail
+
+    @property
+    def tail(self) -> int:
+        return self._tail
+
     def _extension_of(self, key: str) -> str | None:
         name = file_name(key)
         lowered = name.lower()
