@@ -246,3 +246,18 @@ def test_columns_with_the_fast_path_give_the_general_paths_outcomes_for_any_keys
 
 def vars_of(edge: object) -> tuple[Any, ...]:
     return tuple(getattr(edge, name) for name in edge.__slots__)  # type: ignore[attr-defined]
+
+
+def test_a_state_taken_before_the_ok_tarballs_were_taken_is_refused() -> None:
+    # given a reconciler whose fast path has counted an ok tarball not yet taken
+    page = ListedPage.of([obj("h/a.tar"), obj("h/a.tar.list.txt")])
+    assert page is not None
+    reconciler = Reconciler(POLICIES[0], NOW, tally=True)
+    reconciler.feed_page(page)
+
+    # when its state is asked for
+    # then it refuses, since a checkpoint without them would lose the tarball
+    with pytest.raises(AssertionError, match="take_ok"):
+        reconciler.state()
+    assert len(reconciler.take_ok()[0].rows) == 1
+    assert reconciler.state()["objects_seen"] == 2

@@ -2,10 +2,13 @@
 
 botocore's XML parser spends about 65 ms on a 1,000-key page, three quarters of it in dateutil
 parsing `LastModified`; the sweep reads four fields of each object. This handler, registered on
-`before-parse.s3.ListObjectsV2`, reads those four fields with one regular expression per field
-(about 2.5 ms a page), hands botocore the page without its `Contents` to parse as usual (so
-`IsTruncated`, `NextContinuationToken`, `CommonPrefixes` and `EncodingType` stay botocore's work),
-and botocore's own `after-call` handler then URL-decodes the keys exactly as it always does.
+`before-parse.s3.ListObjectsV2`, reads those four fields (in one regex pass when every object is
+exactly S3's shape, else one regular expression per field) into columns (`ListedPage`), left in
+the parsed response as `PAGE`, and hands botocore the page without its `Contents` to parse as usual
+(so `IsTruncated`, `NextContinuationToken`, `CommonPrefixes` and `EncodingType` stay botocore's
+work). Keys are URL-decoded here, as botocore's `after-call` handler would (`unquote_plus`), only
+those that hold an escape; that handler then finds no `Contents` to walk. Only calls made inside
+`lean()` (`S3Lister`'s) are taken over.
 
 Signing, retries, errors and endpoints are untouched: the handler only ever sees a 200 response,
 and any page it cannot read with certainty (CDATA, an element out of the schema, counts that do

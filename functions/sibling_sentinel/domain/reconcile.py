@@ -403,6 +403,8 @@ class Reconciler:
         """Everything still open, as JSON-ready data, so another invocation can carry on exactly here."""
         if self._edges:
             raise AssertionError("settle() the range's edges before taking its state")
+        if self._ok:
+            raise AssertionError("take_ok() the counted tarballs before taking the state")
         return {
             "bounds": self._bounds.to_list() if self._bounds is not None else None,
             "last_key": self._last_key,
