@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_reconcile_property import POLICIES, objects
+from test_reconcile_property import NAMING, POLICIES, objects
 
 from sibling_sentinel.config import Config
 from sibling_sentinel.domain.inspection import ManifestInspector, ManifestReads
@@ -20,7 +20,7 @@ from sibling_sentinel.domain.listing import KeyRange
 from sibling_sentinel.domain.objects import ListedObject, ListedPage
 from sibling_sentinel.domain.reconcile import OutOfOrderError, Reconciler
 from sibling_sentinel.domain.report import Report
-from sibling_sentinel.domain.rules import Anchor
+from sibling_sentinel.domain.rules import Anchor, SiblingRule, listing_rule
 from sibling_sentinel.domain.sweep import Sweep
 from sibling_sentinel.domain.verdicts import Orphan, Outcome, Policy, TarballVerdict, Verdict
 
@@ -198,6 +198,19 @@ def test_a_page_with_times_finer_than_a_millisecond_has_no_columns() -> None:
     assert ListedPage.of([local]) is None
 
 
+# rules whose sibling can itself be a tarball (`x.tar` + `.gz`) or another rule's sibling (`.list.txt`
+# ends with `.txt`), and two key-anchored rules at once: the fast path must step aside for each
+ODD_POLICIES = [
+    Policy(NAMING, (SiblingRule("gz", Anchor.KEY, ".gz", min_bytes=64),), grace_s=7200),
+    Policy(
+        NAMING,
+        (listing_rule(), SiblingRule("text", Anchor.STEM, ".txt", required=False)),
+        grace_s=7200,
+    ),
+    Policy(NAMING, (listing_rule(), SiblingRule("sums", Anchor.KEY, ".sha256", required=False))),
+]
+
+
 def _fed(
     pages: Sequence[Sequence[ListedObject]], policy: Policy, tally: bool, bounds: KeyRange | None
 ) -> Any:
@@ -214,7 +227,7 @@ def _fed(
 @given(
     listed=st.lists(objects, max_size=40, unique_by=lambda o: o.key),
     cuts=st.lists(st.integers(min_value=0, max_value=40), max_size=6),
-    policy=st.sampled_from(POLICIES),
+    policy=st.sampled_from([*POLICIES, *ODD_POLICIES]),
     range_cut=st.integers(min_value=0, max_value=40),
 )
 def test_columns_with_the_fast_path_give_the_general_paths_outcomes_for_any_keys(
@@ -261,3 +274,23 @@ def test_a_state_taken_before_the_ok_tarballs_were_taken_is_refused() -> None:
         reconciler.state()
     assert len(reconciler.take_ok()[0].rows) == 1
     assert reconciler.state()["objects_seen"] == 2
+
+
+@pytest.mark.parametrize(
+    ("policy", "names"),
+    [
+        (ODD_POLICIES[0], ["x.tar", "x.tar.gz", "x.tar.gz.gz"]),  # the sibling is a tarball too
+        (ODD_POLICIES[1], ["x.tar", "x.tar.list.txt"]),  # the listing is a `.txt` rule's sibling too
+    ],
+)
+def test_a_sibling_that_is_also_a_tarball_or_another_rules_sibling_is_judged_as_such(
+    policy: Policy, names: list[str]
+) -> None:
+    # given a tarball followed at once by its sibling, which is also something else
+    listed = [obj("h/" + name, size=500) for name in names]
+    page = ListedPage.of(listed)
+    assert page is not None
+
+    # when it is reconciled with the fast path and without
+    # then the outcomes are the same
+    assert _fed([page], policy, True, None)[0] == _fed([listed], policy, False, None)[0]
