@@ -279,3 +279,39 @@ def test_an_etag_with_markup_is_unescaped_when_its_object_is_built() -> None:
     # then the object's etag is botocore's, unquoted
     assert fields(lean_page) == fields(full)
     assert fields(lean_page)[0][3].endswith("&x")
+
+
+def test_a_page_whose_contents_do_not_close_is_left_to_botocore() -> None:
+    # given a page with one more `<Contents>` than `</Contents>`
+    body = page(["a.tar", "b.tar"]).replace(b"</Contents>", b"", 1).decode()
+
+    # when it is read
+    # then the lean parser declines it
+    assert columns(body) is None
+
+
+def test_an_escaped_key_on_a_page_without_an_encoding_is_unescaped_as_botocore_does() -> None:
+    # given a page with no EncodingType whose key holds XML escapes
+    body = page(["x"]).replace(b"<EncodingType>url</EncodingType>", b"")
+    body = body.replace(b"<Key>x", b"<Key>a &amp; b &lt;c&gt;.tar")
+
+    # when the lean parser and botocore each read it
+    lean_page, full = lean_parse(body), botocore_parse(body)
+
+    # then the key is botocore's
+    assert fields(lean_page) == fields(full)
+    assert fields(lean_page)[0][0] == "a & b <c>.tar"
+
+
+def test_a_page_with_much_trailing_space_still_gets_botocores_check() -> None:
+    # given a good page followed by more blank space than the end the lean parser looks at
+    body = page(["a.tar"]) + b" " * 1000
+    response: dict[str, Any] = {"status_code": 200, "headers": {}, "body": body}
+    custom: dict[str, Any] = {}
+
+    # when the lean parser sees it
+    with lean():
+        parse_list_page(MODEL, response, custom)
+
+    # then botocore's check finds nothing wrong and botocore parses the page itself
+    assert (response["status_code"], custom) == (200, {})

@@ -41,6 +41,8 @@ EVENT = "before-parse.s3.ListObjectsV2"
 HANDLER_ID = "sibling-sentinel-lean-list-page"
 _S3_200_CHECK = "before-parse.s3.*"
 _CLOSE = "</ListBucketResult>"
+_CLOSE_BYTES = _CLOSE.encode()
+_TAIL = 256  # bytes: the end of a page, where its closing tag is (a copy of the whole page is not needed)
 
 _CONTENTS = re.compile(r"<Contents>.*?</Contents>", re.S)
 _KEY = re.compile(r"<Key>([^<]*)</Key>")
@@ -183,7 +185,8 @@ def parse_list_page(
     raw = response_dict.get("body")
     if response_dict.get("status_code") != 200 or not isinstance(raw, bytes):
         return
-    if not raw.rstrip().endswith(_CLOSE.encode()):  # truncated, an error, or unusual XML: botocore decides
+    # truncated, an error, or unusual XML (or more trailing space than a tail holds): botocore decides
+    if not raw[-_TAIL:].rstrip().endswith(_CLOSE_BYTES):
         _botocore_200_check(operation_model, response_dict)
         return
     if not getattr(_LEAN, "on", False):
