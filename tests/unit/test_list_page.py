@@ -315,3 +315,12 @@ def test_a_page_with_much_trailing_space_still_gets_botocores_check() -> None:
 
     # then botocore's check finds nothing wrong and botocore parses the page itself
     assert (response["status_code"], custom) == (200, {})
+
+
+def test_a_stray_closing_contents_sends_an_s3_shaped_page_the_careful_way() -> None:
+    # given an S3-shaped page with one `</Contents>` too many after its objects
+    body = page(["a.tar", "b.tar"]).replace(b"</ListBucketResult>", b"</Contents></ListBucketResult>")
+
+    # when it is read
+    # then the lean parser declines it, as the counts do not line up
+    assert columns(body.decode()) is None

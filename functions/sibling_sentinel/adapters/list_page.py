@@ -132,19 +132,21 @@ def columns(body: str, rest: str | None = None) -> ListedPage | list[ListedObjec
     """
     if "<![CDATA[" in body:
         return None
-    count = body.count("</Contents>")
-    if body.count("<Contents>") != count:
-        return None
-    if count == 0:
-        return ListedPage([], [], [], [])
     outside = without_contents(body) if rest is None else rest
     encoding = outside.count("<EncodingType>")
     if encoding > 1 or (encoding and _URL not in outside):
         return None  # an encoding botocore would not decode, or would read differently: botocore's
     exact = _S3_CONTENTS.findall(body)
-    if len(exact) == count:  # every object exactly as S3 writes it, its time canonical: one pass
+    # every object exactly as S3 writes it, its time canonical, and no other `<Contents>` or
+    # `</Contents>` on the page (each match holds one of each): one pass
+    if exact and body.count("Contents>") == 2 * len(exact):
         names, times, tags, sizes = zip(*exact, strict=True)
         return XmlPage(_keys(names, encoding == 1), list(map(int, sizes)), times, tags)
+    count = body.count("</Contents>")
+    if body.count("<Contents>") != count:
+        return None
+    if count == 0:
+        return ListedPage([], [], [], [])
     keys, numbers = _KEY.findall(body), _SIZE.findall(body)
     modified, etags = _MODIFIED.findall(body), _ETAG.findall(body)
     if not (count == len(keys) == len(numbers) == len(modified) == len(etags)):
