@@ -3,9 +3,10 @@
 It renders `list_speed.py`'s dataset as the loopback endpoint serves it (real ListObjectsV2 XML,
 `encoding-type=url`), then times, each as the best of `--repeat` runs:
 
-- `parse`: the lean page parser on every page, the key URL-decoded as botocore's `after-call`
-  handler does, and `S3Lister`'s `ListedObject`s built;
-- `domain`: a `Reconciler` fed page by page, every outcome into a `Report`, and the JSON rendered.
+- `parse`: the lean page parser on every page, into what `S3Lister` yields (a `ListedPage` of
+  columns, keys decoded as botocore's `after-call` handler would decode them, objects not yet built);
+- `domain`: a `Reconciler` fed page by page as the sweep feeds it (its fast path on, ok tarballs
+  counted with `Report.add_ok`), every other outcome into the `Report`, and the JSON rendered.
 
 No botocore request path, threads or sockets: this is the part of `list_speed.py`'s product time
 that the product's own code spends. `--profile domain` (or `parse`) prints cProfile's top functions
@@ -19,14 +20,12 @@ import cProfile
 import io
 import pstats
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote_plus
 
 from s3_endpoint import PREFIX, Listing, dataset
 from sibling_sentinel.adapters import list_page
-from sibling_sentinel.adapters.s3 import _objects
 from sibling_sentinel.config import Config
 from sibling_sentinel.domain.core.objects import ListedObject
 from sibling_sentinel.domain.sweep.reconcile import Reconciler
@@ -46,23 +45,21 @@ def bodies(keys: int) -> list[str]:
         query["continuation-token"] = body.split("<NextContinuationToken>")[1].split("<")[0]
 
 
-def parse(pages: list[str]) -> list[list[ListedObject]]:
+def parse(pages: list[str]) -> list[Sequence[ListedObject]]:
     parsed = []
     for body in pages:
-        contents: Any = list_page.contents(body)
-        list_page.without_contents(body)
-        for o in contents:
-            o["Key"] = unquote_plus(o["Key"])
-        parsed.append(_objects({"Contents": contents}))
+        objects: Any = list_page.columns(body, list_page.without_contents(body))
+        parsed.append(objects)
     return parsed
 
 
-def domain(pages: list[list[ListedObject]]) -> Report:
+def domain(pages: list[Sequence[ListedObject]]) -> Report:
     report = Report("bench-bucket", PREFIX, 0, started_at=NOW)
-    reconciler = Reconciler(Config().policy(), NOW)
+    reconciler = Reconciler(Config().policy(), NOW, tally=True)
     for page in pages:
         for outcome in reconciler.feed_page(page):
             report.add(outcome)
+        report.add_ok(reconciler.take_ok())
     for outcome in reconciler.finish():
         report.add(outcome)
     report.write_json(io.StringIO())

@@ -8,7 +8,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sibling_sentinel.domain.core.objects import FolderPage, ListedObject, StoredChecksum
+from sibling_sentinel.domain.core.objects import FolderPage, ListedObject, ListedPage, StoredChecksum
 from sibling_sentinel.domain.sweep.report import Report
 from sibling_sentinel.errors import ObjectNotFoundError
 
@@ -39,6 +39,9 @@ class FakeBucket:
         self.trees_listed: list[str] = []
         self.ranges_listed: list[tuple[str, str]] = []  # (prefix, start_after) of every flat listing
         self.hidden_folders: set[str] = set()  # left out of delimiter listings, as some servers do
+        # pages as S3Lister gives them (columns, see ListedPage), so sweeps take their fast path; a page
+        # whose times have no canonical form stays a list of objects, as the lean parser leaves it
+        self.as_columns = True
 
     def put(self, key: str, body: bytes, age_s: float = 86400) -> None:
         """An object whose content matters (a manifest): listed with its real size."""
@@ -65,7 +68,8 @@ class FakeBucket:
                 raise self.fail_after_pages[1]
             page = keys[start : start + self.page_size]
             self._maybe_fail(prefix, page)
-            yield [self.objects[k] for k in page]
+            listed = [self.objects[k] for k in page]
+            yield (ListedPage.of(listed) or listed) if self.as_columns else listed
 
     def folder(self, bucket: str, prefix: str) -> Iterator[FolderPage]:
         """A `Delimiter="/"` listing: the folder's own objects and its sub-folders, page by page."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 
@@ -142,3 +143,17 @@ def test_a_sweep_on_worker_processes_that_cannot_list_exits_3_with_one_line(run_
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
     assert "NoSuchBucket" in result.stderr
+
+
+def test_python_dash_m_runs_the_same_cli_as_the_console_script() -> None:
+    # given a checkout where only `python -m` is at hand (the benches run the previous release this way)
+    # when the CLI package is run as a module
+    done = subprocess.run(
+        [sys.executable, "-m", "sibling_sentinel.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # then it is the console script's CLI
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("sibling-sentinel ")

@@ -20,18 +20,14 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from moto import mock_aws
 
+from sibling_sentinel.adapters import list_page
 from sibling_sentinel.adapters.errors import translate
 from sibling_sentinel.adapters.s3 import S3Lister, S3Objects
 from sibling_sentinel.cli.demo import backdate
 from sibling_sentinel.config import Config
 from sibling_sentinel.domain.sweep.report import Report
 from sibling_sentinel.domain.sweep.sweep import Sweep
-from sibling_sentinel.errors import (
-    AccessDeniedError,
-    BucketNotFoundError,
-    StorageError,
-    ThrottledError,
-)
+from sibling_sentinel.errors import AccessDeniedError, BucketNotFoundError, StorageError, ThrottledError
 
 from fakes import essence
 from stack import Body, answer_with
@@ -327,14 +323,14 @@ def test_odd_keys_come_through_the_lean_parser_not_botocores(s3: S3Client) -> No
     taken_over: list[int] = []
 
     def after_lean_parser(customized_response_dict: dict[str, Any], **kwargs: Any) -> None:
-        taken_over.append(len(customized_response_dict.get("Contents", [])))
+        taken_over.append(len(customized_response_dict.get(list_page.PAGE, [])))
 
     s3.meta.events.register("before-parse.s3.ListObjectsV2", after_lean_parser)
 
     # when the folder is listed three keys a page
     keys = [o.key for page in lister.pages(BUCKET, "backups/odd/") for o in page]
 
-    # then the lean parser read every page, and botocore decoded every key to exactly what was written
+    # then the lean parser read every page, and decoded every key to exactly what was written
     assert sum(taken_over) == len(ODD_KEYS)
     assert keys == sorted(ODD_KEYS, key=lambda k: k.encode())
 

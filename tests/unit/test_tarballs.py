@@ -88,3 +88,18 @@ def test_last_key_for_stem_bounds_every_spelling_of_every_extension() -> None:
     for ext in DEFAULT_EXTENSIONS:
         assert stem + ext <= bound
         assert stem + ext.upper() <= bound
+
+
+def test_remembered_endings_give_the_same_answer_as_reading_each_name() -> None:
+    # given keys whose endings repeat, short names, names that are only an extension, '/' near the end,
+    # and more distinct endings than are remembered
+    naming = TarballNaming()
+    fresh = TarballNaming()
+    names = ["x.tar.zst", ".tar.zst", "ab.TGZ", "a.tar.gz.d/n", "h/.tgz", "q.tar.zst.list.txt", "tar"]
+    keys = [f"b/h{n % 7}/{n:06d}{name}" for n in range(200) for name in names] + names
+    keys += [f"b/{n:09d}.tar" for n in range(5000)]
+
+    # when each is asked twice, of a naming that remembers and of one asked only once per key
+    # then the answers agree with reading the name itself, every time
+    for key in keys + keys:
+        assert naming.extension_of(key) == fresh._extension_of(key), key

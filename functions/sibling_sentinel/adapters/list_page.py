@@ -2,10 +2,13 @@
 
 botocore's XML parser spends about 65 ms on a 1,000-key page, three quarters of it in dateutil
 parsing `LastModified`; the sweep reads four fields of each object. This handler, registered on
-`before-parse.s3.ListObjectsV2`, reads those four fields with one regular expression per field
-(about 2.5 ms a page), hands botocore the page without its `Contents` to parse as usual (so
-`IsTruncated`, `NextContinuationToken`, `CommonPrefixes` and `EncodingType` stay botocore's work),
-and botocore's own `after-call` handler then URL-decodes the keys exactly as it always does.
+`before-parse.s3.ListObjectsV2`, reads those four fields (in one regex pass when every object is
+exactly S3's shape, else one regular expression per field) into columns (`ListedPage`), left in
+the parsed response as `PAGE`, and hands botocore the page without its `Contents` to parse as usual
+(so `IsTruncated`, `NextContinuationToken`, `CommonPrefixes` and `EncodingType` stay botocore's
+work). Keys are URL-decoded here, as botocore's `after-call` handler would (`unquote_plus`), only
+those that hold an escape; that handler then finds no `Contents` to walk. Only calls made inside
+`lean()` (`S3Lister`'s) are taken over.
 
 Signing, retries, errors and endpoints are untouched: the handler only ever sees a 200 response,
 and any page it cannot read with certainty (CDATA, an element out of the schema, counts that do
@@ -22,22 +25,55 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any
+from urllib.parse import unquote_plus
 
 from botocore import handlers
 from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
+
+from ..domain.core.objects import ListedObject, ListedPage
 
 EVENT = "before-parse.s3.ListObjectsV2"
 HANDLER_ID = "sibling-sentinel-lean-list-page"
 _S3_200_CHECK = "before-parse.s3.*"
 _CLOSE = "</ListBucketResult>"
+_CLOSE_BYTES = _CLOSE.encode()
+_TAIL = 256  # bytes: the end of a page, where its closing tag is (a copy of the whole page is not needed)
 
 _CONTENTS = re.compile(r"<Contents>.*?</Contents>", re.S)
 _KEY = re.compile(r"<Key>([^<]*)</Key>")
 _SIZE = re.compile(r"<Size>([0-9]+)</Size>")
 _MODIFIED = re.compile(r"<LastModified>([^<]*)</LastModified>")
 _ETAG = re.compile(r"<ETag>([^<]*)</ETag>")
+_CLOCK = r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z"
+_STAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}" + _CLOCK
+# a stamp on a date that exists, 29 February aside (a page with one is checked day by day instead)
+_REAL_STAMP = (
+    r"(?!0000)[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    r"|(?:0[13578]|1[02])-31)" + _CLOCK
+)
+_CANONICAL = re.compile(f"{_STAMP}(?:\x00{_STAMP})*")  # stamps joined by _SEP
+# One `Contents` as S3 (and moto) write it: the four fields first, in this order, then only elements
+# known to hold nothing the sweep reads. A page all of whose objects match is read in one pass.
+_OTHER = (
+    "<ChecksumAlgorithm>[^<]*</ChecksumAlgorithm>|<ChecksumType>[^<]*</ChecksumType>"
+    "|<StorageClass>[^<]*</StorageClass>"
+)
+_OWNER = "<Owner>(?:<ID>[^<]*</ID>|<DisplayName>[^<]*</DisplayName>)*</Owner>"
+_S3_CONTENTS = re.compile(
+    f"<Contents><Key>([^<]*)</Key><LastModified>({_REAL_STAMP})</LastModified><ETag>([^<]*)</ETag>"
+    f"(?:{_OTHER})*<Size>([0-9]+)</Size>(?:{_OTHER}|{_OWNER})*</Contents>"
+)
+_URL = "<EncodingType>url</EncodingType>"
+_SEP = "\x00"  # cannot occur in XML 1.0 text
+# Where the hook leaves the page's objects in botocore's parsed response: a name of no S3 field, so
+# botocore's own handlers (the URL-decoding of `Contents` among them) pass it by.
+PAGE = "SiblingSentinelPage"
+_LEAN = threading.local()
 
 
 def timestamp(text: str) -> datetime:
@@ -58,23 +94,79 @@ def _text(raw: str) -> str:
     return html.unescape(raw) if "&" in raw else raw
 
 
-def contents(body: str) -> list[dict[str, Any]] | None:
-    """Each object's Key (still URL-encoded), Size, LastModified and ETag; None when not certain.
+def _keys(raws: Sequence[str], url: bool) -> Sequence[str]:
+    """Keys XML-unescaped, then URL-decoded as botocore's `after-call` handler does (`unquote_plus`),
+    each only where it holds an escape: most keys hold none."""
+    joined = _SEP.join(raws)
+    if "&" in joined:
+        raws = [_text(r) for r in raws]
+    if url and ("%" in joined or "+" in joined):
+        return [unquote_plus(k) if "%" in k or "+" in k else k for k in raws]
+    return raws
+
+
+def _canonical(stamps: Sequence[str]) -> bool:
+    """Whether every LastModified is S3's `YYYY-MM-DDTHH:MM:SS.mmmZ` on a real date, so the page can keep
+    them as strings (`ListedPage`)."""
+    return _CANONICAL.fullmatch(_SEP.join(stamps)) is not None and _real_days(stamps)
+
+
+def _real_days(stamps: Sequence[str]) -> bool:
+    try:
+        for day in {s[:10] for s in stamps}:
+            date.fromisoformat(day)
+    except ValueError:
+        return False
+    return True
+
+
+def columns(body: str, rest: str | None = None) -> ListedPage | list[ListedObject] | None:
+    """Each object's key (decoded), size, time and etag; None when not certain.
 
     Each of the four elements appears once in every `Contents` and nowhere else in a ListObjectsV2
-    result, so four lists of equal length, each as long as the number of `Contents`, line up.
+    result, so four lists of equal length, each as long as the number of `Contents`, line up. Keys are
+    URL-decoded when the page says `EncodingType` url, which the lister never asks for itself: botocore
+    does, and its own decoding then finds no `Contents` to decode. A page whose times are not all
+    canonical is read into `ListedObject`s at once, each time as botocore would parse it. `rest` is the
+    page without its `Contents` (`without_contents`), where `EncodingType` is.
     """
     if "<![CDATA[" in body:
         return None
+    outside = without_contents(body) if rest is None else rest
+    encoding = outside.count("<EncodingType>")
+    if encoding > 1 or (encoding and _URL not in outside):
+        return None  # an encoding botocore would not decode, or would read differently: botocore's
+    exact = _S3_CONTENTS.findall(body)
+    # every object exactly as S3 writes it, its time canonical, and no other `<Contents>` or
+    # `</Contents>` on the page (each match holds one of each): one pass
+    if exact and body.count("Contents>") == 2 * len(exact):
+        names, times, tags, sizes = zip(*exact, strict=True)
+        return XmlPage(_keys(names, encoding == 1), list(map(int, sizes)), times, tags)
     count = body.count("</Contents>")
-    keys, sizes = _KEY.findall(body), _SIZE.findall(body)
-    modified, etags = _MODIFIED.findall(body), _ETAG.findall(body)
-    if not (body.count("<Contents>") == count == len(keys) == len(sizes) == len(modified) == len(etags)):
+    if body.count("<Contents>") != count:
         return None
+    if count == 0:
+        return ListedPage([], [], [], [])
+    keys, numbers = _KEY.findall(body), _SIZE.findall(body)
+    modified, etags = _MODIFIED.findall(body), _ETAG.findall(body)
+    if not (count == len(keys) == len(numbers) == len(modified) == len(etags)):
+        return None
+    decoded = _keys(keys, encoding == 1)
+    if _canonical(modified):
+        return XmlPage(decoded, list(map(int, numbers)), modified, etags)
     return [
-        {"Key": _text(k), "Size": int(s), "LastModified": timestamp(m), "ETag": _text(e)}
-        for k, s, m, e in zip(keys, sizes, modified, etags, strict=True)
+        ListedObject(k, int(s), timestamp(m), _text(t).strip('"'))
+        for k, s, m, t in zip(decoded, numbers, modified, etags, strict=True)
     ]
+
+
+class XmlPage(ListedPage):
+    """A page as the XML gave it: each etag is XML-unescaped only when its object is built."""
+
+    __slots__ = ()
+
+    def etag(self, index: int) -> str:
+        return _text(self.etags[index]).strip('"')
 
 
 def without_contents(body: str) -> str:
@@ -95,15 +187,30 @@ def parse_list_page(
     raw = response_dict.get("body")
     if response_dict.get("status_code") != 200 or not isinstance(raw, bytes):
         return
-    if not raw.rstrip().endswith(_CLOSE.encode()):  # truncated, an error, or unusual XML: botocore decides
+    # truncated, an error, or unusual XML (or more trailing space than a tail holds): botocore decides
+    if not raw[-_TAIL:].rstrip().endswith(_CLOSE_BYTES):
         _botocore_200_check(operation_model, response_dict)
         return
+    if not getattr(_LEAN, "on", False):
+        return
     body = raw.decode("utf-8")
-    objects = contents(body)
+    rest = without_contents(body)
+    objects = columns(body, rest)
     if objects is None:
         return
-    customized_response_dict["Contents"] = objects
-    response_dict["body"] = without_contents(body).encode("utf-8")
+    customized_response_dict[PAGE] = objects
+    response_dict["body"] = rest.encode("utf-8")
+
+
+@contextmanager
+def lean() -> Iterator[None]:
+    """The calls made inside (on this thread) get their page as `PAGE`, with no `Contents`: only a
+    caller that reads `PAGE` asks; any other ListObjectsV2 call on the client gets botocore's page."""
+    _LEAN.on = True
+    try:
+        yield
+    finally:
+        _LEAN.on = False
 
 
 def _botocore_200_check(operation_model: Any, response_dict: Any) -> None:

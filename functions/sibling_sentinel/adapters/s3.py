@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.core.listing import PageCheck
-from ..domain.core.objects import FolderPage, ListedObject
+from ..domain.core.objects import FolderPage, ListedObject, ListedPage
 from ..domain.sweep.shards import find_listed
 from . import list_page
 from .errors import translate
@@ -24,11 +24,12 @@ def unquoted_etag(raw: Any) -> str:
 class S3Lister:
     """Lists with ListObjectsV2, one request a page, every page checked before it is believed.
 
-    botocore decodes the `EncodingType=url` keys as it does for its paginator. The pages are
-    read by the lean parser (`list_page`), which gives the same keys, sizes, times and etags as
-    botocore's parser at about 25 times its speed. botocore's paginator is not used: it ends a
-    listing at a page with no continuation token whatever `IsTruncated` says, so it would stop early
-    without a word; here every page goes through `PageCheck` (domain/core/listing.py) first.
+    botocore asks for `EncodingType=url` keys as it does for its paginator. The pages are read by
+    the lean parser (`list_page`) into columns (`ListedPage`), with the same keys (decoded as
+    botocore decodes them), sizes, times and etags as botocore's parser and its decoding give.
+    botocore's paginator is not used: it ends a listing at a page with no continuation token whatever
+    `IsTruncated` says, so it would stop early without a word; here every page goes through
+    `PageCheck` (domain/core/listing.py) first.
     """
 
     def __init__(self, client: S3Client, page_size: int = 1000) -> None:
@@ -42,17 +43,21 @@ class S3Lister:
 
     def pages(
         self, bucket: str, prefix: str, start_after: str = ""
-    ) -> Generator[list[ListedObject], None, None]:
-        """Every key under the prefix (after `start_after`: a key range's start, or a paused sweep's)."""
-        for page in self._paginate(bucket, prefix, "", start_after):
-            yield _objects(page)
+    ) -> Generator[Sequence[ListedObject], None, None]:
+        """Every key under the prefix (after `start_after`: a key range's start, or a paused sweep's).
+
+        A page is a `ListedPage` (columns, objects built when read) when the lean parser read it."""
+        for _, objects in self._paginate(bucket, prefix, "", start_after):
+            yield objects
 
     def folder(self, bucket: str, prefix: str) -> Iterator[FolderPage]:
         """The folder's own keys and its sub-folders (`Delimiter="/"`)."""
-        for page in self._paginate(bucket, prefix, "/"):
-            yield FolderPage(_objects(page), [p["Prefix"] for p in page.get("CommonPrefixes", [])])
+        for page, objects in self._paginate(bucket, prefix, "/"):
+            yield FolderPage(objects, [p["Prefix"] for p in page.get("CommonPrefixes", [])])
 
-    def _paginate(self, bucket: str, prefix: str, delimiter: str, start_after: str = "") -> Iterator[Any]:
+    def _paginate(
+        self, bucket: str, prefix: str, delimiter: str, start_after: str = ""
+    ) -> Iterator[tuple[Any, Sequence[ListedObject]]]:
         check = PageCheck(self.endpoint, bucket, prefix, start_after, delimiter)
         args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": self._page_size}
         if delimiter:
@@ -61,17 +66,21 @@ class S3Lister:
             args["StartAfter"] = start_after
         while True:
             try:
-                page = self._s3.list_objects_v2(**args)
+                with list_page.lean():
+                    page = self._s3.list_objects_v2(**args)
             except (ClientError, BotoCoreError) as e:
                 raise translate(e, f"listing s3://{bucket}/{prefix}") from e
             token = page.get("NextContinuationToken")
+            lean: Sequence[ListedObject] | None = page.get(list_page.PAGE)  # type: ignore[assignment]
+            objects = _objects(page) if lean is None else lean  # None: a page left to botocore
+            keys = objects.keys if isinstance(objects, ListedPage) else [o.key for o in objects]
             check.check(
-                [o["Key"] for o in page.get("Contents", [])],
+                keys,
                 [p["Prefix"] for p in page.get("CommonPrefixes", [])],
                 bool(page.get("IsTruncated")),
                 token,
             )
-            yield page
+            yield page, objects
             if not page.get("IsTruncated"):
                 return
             args["ContinuationToken"] = token

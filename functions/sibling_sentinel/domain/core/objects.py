@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, overload
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,71 @@ class FolderPage:
 
     objects: Sequence[ListedObject]
     folders: Sequence[str]
+
+
+def stamp_time(text: str) -> datetime:
+    """A canonical S3 time (`2026-11-22T03:00:00.000Z`, see `ListedPage`) as the datetime it names."""
+    return datetime.fromisoformat(text)
+
+
+class ListedPage(Sequence[ListedObject]):
+    """One listing page as columns, its `ListedObject`s built only when someone reads one.
+
+    A sweep reads a million keys and judges them mostly from names, sizes and times, so it reads the
+    columns (`Reconciler`'s fast path) and builds objects only for the few that are not ok. `stamps`
+    are S3's canonical UTC times, all `YYYY-MM-DDTHH:MM:SS.mmmZ` and each a valid date, so that
+    comparing two as strings is exactly comparing the times they name. `etags` are as listed: an object's
+    etag is `etag(n)` of them (a page read from XML unescapes it there, only when an object is built).
+    """
+
+    __slots__ = ("etags", "keys", "sizes", "stamps")
+
+    def __init__(
+        self, keys: Sequence[str], sizes: Sequence[int], stamps: Sequence[str], etags: Sequence[str]
+    ) -> None:
+        self.keys = keys
+        self.sizes = sizes
+        self.stamps = stamps
+        self.etags = etags
+
+    @classmethod
+    def of(cls, objects: Sequence[ListedObject]) -> ListedPage | None:
+        """The objects as a page, or None when a time has no canonical form (not UTC, or finer than a
+        millisecond); for tests and other listers."""
+        stamps = []
+        for o in objects:
+            when = o.last_modified
+            if when.utcoffset() != timedelta(0) or when.microsecond % 1000 or when.year < 1000:
+                return None
+            stamps.append(f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}Z")
+        return cls([o.key for o in objects], [o.size for o in objects], stamps, [o.etag for o in objects])
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, index: int) -> ListedObject: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> ListedPage: ...
+
+    def __getitem__(self, index: int | slice) -> ListedObject | ListedPage:
+        if isinstance(index, slice):
+            return type(self)(self.keys[index], self.sizes[index], self.stamps[index], self.etags[index])
+        when = stamp_time(self.stamps[index])
+        return ListedObject(self.keys[index], self.sizes[index], when, self.etag(index))
+
+    def etag(self, index: int) -> str:
+        """The object's etag, without the quotes S3 puts around it."""
+        return self.etags[index].strip('"')
+
+    def __iter__(self) -> Iterator[ListedObject]:
+        for n in range(len(self.keys)):
+            yield self[n]
+
+    def upto(self, last: str) -> ListedPage:
+        """The objects whose keys are at most `last` (keys ascend in a page)."""
+        return self[: bisect_right(self.keys, last)]
 
 
 @dataclass(frozen=True)

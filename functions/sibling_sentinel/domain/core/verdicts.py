@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from .objects import ListedObject
+from .objects import ListedObject, ListedPage
 from .rules import ScopedRule, SiblingRule, folder_of
 from .tarballs import TarballNaming
 
@@ -221,3 +221,25 @@ def _judge_rule(
     if invalid_reason is not None:
         return Verdict.INVALID, f"{rule.name} is invalid: {invalid_reason}"
     return _OK, f"{rule.name} present"
+
+
+@dataclass(frozen=True, slots=True)
+class OkTarballs:
+    """Tarballs of one page that the sweep's fast path (`Reconciler` with `tally`) judged ok: counted into
+    a report as they are (`Report.add_ok`), built into verdicts only when asked (`verdicts`).
+
+    Row `r` of `page` is a tarball and row `r + 1` its key-anchored sibling, found, large enough and not
+    stale; every other rule's sibling is absent and optional. Nothing else is needed to know the verdict.
+    """
+
+    page: ListedPage
+    rows: list[int]
+
+    def verdicts(self, policy: Policy, now: datetime) -> list[TarballVerdict]:
+        """The verdicts `Policy.judge` gives these tarballs, with the sibling each was found with."""
+        out = []
+        for row in self.rows:
+            tarball, sibling = self.page[row], self.page[row + 1]
+            found = {sibling.key: sibling}
+            out.append(policy.judge(tarball, found, now))
+        return out

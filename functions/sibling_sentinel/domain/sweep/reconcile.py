@@ -23,13 +23,14 @@ import heapq
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any, Protocol
 
 from ...errors import SentinelError
 from ..core.listing import KeyRange
-from ..core.objects import ListedObject
+from ..core.objects import ListedObject, ListedPage, stamp_time
 from ..core.rules import Anchor, SiblingRule
-from ..core.verdicts import Orphan, Outcome, Policy, fits_in_s3
+from ..core.verdicts import OkTarballs, Orphan, Outcome, Policy, fits_in_s3
 
 
 class OutOfOrderError(SentinelError):
@@ -77,15 +78,61 @@ class _EdgeSibling:
     expected: str
 
 
+_UNKNOWN = "/"  # no extension holds '/'
 _BY_KEY = Anchor.KEY  # a module constant: reading a member off the enum class costs a Python-level lookup
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the fast path needs to know of one folder's rules (`Reconciler._feed_columns`).
+
+    `pair` is the one key-anchored rule when every other rule is stem-anchored and optional (then a
+    tarball followed at once by that rule's sibling can be judged from the two rows), else None.
+    `suffixes` is every rule's suffix: a key that ends with none can be no rule's sibling.
+    """
+
+    rules: tuple[SiblingRule, ...]
+    suffixes: tuple[str, ...]
+    pair: SiblingRule | None
+    stem_suffixes: tuple[str, ...]  # the other rules' suffixes, each an absent optional sibling
+    check_sibling_name: bool  # whether `{tarball}{pair suffix}` could be a tarball or another rule's key
+
+    @classmethod
+    def of(cls, rules: tuple[SiblingRule, ...], extensions: tuple[str, ...]) -> _Shape:
+        suffixes = tuple(r.suffix for r in rules)
+        by_key = [r for r in rules if r.anchor is _BY_KEY]
+        others = [r for r in rules if r.anchor is not _BY_KEY]
+        if len(by_key) != 1 or any(r.required for r in others):
+            return cls(rules, suffixes, None, (), True)
+        pair = by_key[0].suffix
+        lowered = pair.lower()
+        check = any(lowered.endswith(e) or e.endswith(lowered) for e in extensions) or any(
+            pair.endswith(r.suffix) or r.suffix.endswith(pair) for r in others
+        )
+        return cls(rules, suffixes, by_key[0], tuple(r.suffix for r in others), check)
+
+
+def _absent(stem: str, key: str, shape: _Shape, after: str) -> bool:
+    """Whether the tarball's stem-anchored siblings are surely absent with nothing open: each sorts before
+    the tarball (so, seen, it would still be open), and inside the range (else only a lookup can tell)."""
+    for suffix in shape.stem_suffixes:
+        sibling = stem + suffix
+        if sibling >= key or sibling <= after:
+            return False
+    return True
 
 
 class Reconciler:
     """Feed objects in key order; collect outcomes as soon as they are final."""
 
-    def __init__(self, policy: Policy, now: datetime, bounds: KeyRange | None = None) -> None:
+    def __init__(
+        self, policy: Policy, now: datetime, bounds: KeyRange | None = None, tally: bool = False
+    ) -> None:
         self._policy = policy
         self._now = now
+        self._tally = tally
+        self._ok: list[OkTarballs] = []
+        self._shapes: dict[int, _Shape] = {}
         self._bounds = bounds if bounds is not None and bounds.bounded else None
         self._edges: list[_EdgeTarball | _EdgeSibling] = []
         self._last_key: str | None = None
@@ -105,27 +152,134 @@ class Reconciler:
         return self.feed_page((obj,))
 
     def feed_page(self, objects: Iterable[ListedObject]) -> list[Outcome]:
-        """`feed` for many objects at once: the sweep's per-key cost, so one call and one list per page."""
-        policy, closing, close = self._policy, self._closing, self._close
-        extension_of = policy.naming.extension_of
+        """`feed` for many objects at once: the sweep's per-key cost, so one call and one list per page.
+
+        With `tally`, a `ListedPage` goes through the fast path, and the tarballs it judges ok are not
+        in the outcomes: `take_ok` hands them over, to be counted (`Report.add_ok`)."""
         out: list[Outcome] = []
+        if self._tally and isinstance(objects, ListedPage):
+            self._feed_columns(objects, out)
+            return out
+        feed = self._feed
         for obj in objects:
-            key = obj.key
-            if self._last_key is not None and key <= self._last_key:
-                raise OutOfOrderError(f"{key!r} came after {self._last_key!r}")
-            self._last_key = key
-            self.objects_seen += 1
-            extension = extension_of(key)
-            rules = policy.rules_at(key)
-            if extension is not None:
-                self._open_tarball(obj, key[: -len(extension)], rules)
-            for rule in rules:
-                base = rule.base_of(key)
-                if base is not None:
-                    self._sibling_seen(obj, rule, base, out)
-            while closing and closing[0][0] <= key:
-                close(heapq.heappop(closing)[2], out)
+            feed(obj, out)
         return out
+
+    def take_ok(self) -> list[OkTarballs]:
+        """The ok tarballs the fast path counted since the last take."""
+        ok, self._ok = self._ok, []
+        return ok
+
+    def _feed(self, obj: ListedObject, out: list[Outcome]) -> None:
+        key = obj.key
+        if self._last_key is not None and key <= self._last_key:
+            raise OutOfOrderError(f"{key!r} came after {self._last_key!r}")
+        self._last_key = key
+        self.objects_seen += 1
+        policy, closing = self._policy, self._closing
+        extension = policy.naming.extension_of(key)
+        rules = policy.rules_at(key)
+        if extension is not None:
+            self._open_tarball(obj, key[: -len(extension)], rules)
+        for rule in rules:
+            base = rule.base_of(key)
+            if base is not None:
+                self._sibling_seen(obj, rule, base, out)
+        while closing and closing[0][0] <= key:
+            self._close(heapq.heappop(closing)[2], out)
+
+    def _shape(self, rules: tuple[SiblingRule, ...]) -> _Shape:
+        shape = self._shapes.get(id(rules))
+        if shape is None or shape.rules is not rules:
+            shape = _Shape.of(rules, self._policy.naming.lowered_extensions)
+            self._shapes[id(rules)] = shape
+        return shape
+
+    def _feed_columns(self, page: ListedPage, out: list[Outcome]) -> None:
+        """The same outcomes as `_feed` on each object, without building objects where nothing is open.
+
+        While nothing is open (no tarball waits for a sibling, no sibling for a tarball), a key that can
+        be neither a tarball nor a sibling changes nothing but the count, and a tarball followed at once
+        by its one key-anchored sibling is judged from the two rows: ok goes into `take_ok` as a row
+        number, anything else goes the general way (`_feed`), objects built. Canonical stamps compare as
+        the times they name (`ListedPage`), so a sibling not older than its tarball is not stale.
+        """
+        keys = page.keys
+        if not keys:
+            return
+        if (self._last_key is not None and keys[0] <= self._last_key) or not all(
+            map(str.__lt__, keys, islice(keys, 1, None))
+        ):
+            for obj in page:  # raises OutOfOrderError at the first key out of order
+                self._feed(obj, out)
+            return
+        sizes, stamps = page.sizes, page.stamps
+        policy = self._policy
+        rules_at, extension_of = policy.rules_at, policy.naming.extension_of
+        by_tail, tail = policy.naming.by_tail.get, policy.naming.tail
+        tarballs, siblings, bounds = self._tarballs, self._siblings, self._bounds
+        after = bounds.after if bounds is not None else ""
+        shape_of, shapes = self._shape, self._shapes
+        fixed = None if policy.scoped else shape_of(policy.rules)  # the same rules in every folder
+        rows: list[int] = []
+        last = len(keys) - 1
+        n = fast = 0
+        closing, close = self._closing, self._close
+        while n <= last:
+            key = keys[n]
+            if fixed is None:
+                rules = rules_at(key)
+                shape = shapes.get(id(rules))
+                if shape is None or shape.rules is not rules:
+                    shape = shape_of(rules)
+            else:
+                shape = fixed
+            extension = by_tail(key[-tail:], _UNKNOWN)  # `extension_of`'s own memory, read inline
+            if extension is _UNKNOWN:
+                extension = extension_of(key)
+            if extension is None and key.endswith(shape.suffixes):
+                self._feed(page[n], out)  # a sibling, perhaps an orphan: the general way
+                n += 1
+                continue
+            # What was to close before this key closes now: `_feed` would close it right after this key,
+            # which is a tarball or nobody's sibling, so can neither claim it nor be claimed by it.
+            while closing and closing[0][0] < key:
+                close(heapq.heappop(closing)[2], out)
+            if tarballs or siblings:
+                self._feed(page[n], out)
+                n += 1
+                continue
+            if extension is None:
+                fast += 1  # neither a tarball nor anyone's sibling: only counted
+                n += 1
+                continue
+            if n < last and (rule := shape.pair) is not None and not key.endswith(shape.suffixes):
+                sibling = key + rule.suffix
+                if (
+                    keys[n + 1] == sibling
+                    and sizes[n + 1] >= rule.min_bytes
+                    and (
+                        stamps[n + 1] >= stamps[n]
+                        or (stamp_time(stamps[n]) - stamp_time(stamps[n + 1])).total_seconds()
+                        <= rule.stale_tolerance_s
+                    )
+                    and (
+                        not shape.check_sibling_name
+                        or (extension_of(sibling) is None and not sibling.endswith(shape.stem_suffixes))
+                    )
+                    and (not shape.stem_suffixes or _absent(key[: -len(extension)], key, shape, after))
+                ):
+                    rows.append(n)
+                    fast += 2
+                    n += 2
+                    continue
+            self._feed(page[n], out)
+            n += 1
+        self._last_key = keys[-1]
+        self.objects_seen += fast
+        self._seq += len(rows)  # one closing entry each, as `_feed` would have scheduled
+        if rows:
+            self._ok.append(OkTarballs(page, rows))
 
     def finish(self) -> list[Outcome]:
         out: list[Outcome] = []
@@ -249,6 +403,8 @@ class Reconciler:
         """Everything still open, as JSON-ready data, so another invocation can carry on exactly here."""
         if self._edges:
             raise AssertionError("settle() the range's edges before taking its state")
+        if self._ok:
+            raise AssertionError("take_ok() the counted tarballs before taking the state")
         return {
             "bounds": self._bounds.to_list() if self._bounds is not None else None,
             "last_key": self._last_key,
@@ -266,10 +422,12 @@ class Reconciler:
         }
 
     @classmethod
-    def resumed(cls, policy: Policy, now: datetime, state: Mapping[str, Any]) -> Reconciler:
+    def resumed(
+        cls, policy: Policy, now: datetime, state: Mapping[str, Any], tally: bool = False
+    ) -> Reconciler:
         """The reconciler `state()` described; rules are found again by name in the same policy."""
         bounds = state.get("bounds")
-        reconciler = cls(policy, now, KeyRange(*bounds) if bounds else None)
+        reconciler = cls(policy, now, KeyRange(*bounds) if bounds else None, tally)
         reconciler._last_key = state["last_key"]
         reconciler.objects_seen = state["objects_seen"]
         reconciler._seq = state["seq"]

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
-from ..core.objects import ListedObject
+from ..core.objects import ListedObject, ListedPage
 from ..core.rules import folder_of
-from ..core.verdicts import Checksum, Orphan, Outcome, TarballVerdict, Verdict
+from ..core.verdicts import Checksum, OkTarballs, Orphan, Outcome, TarballVerdict, Verdict
 
 if TYPE_CHECKING:
     from .fleet import PreviousRun
@@ -35,6 +35,24 @@ _NIGHT_RANK = {
     Verdict.UNDERSIZED: 4,
     Verdict.MISSING: 5,
 }
+
+
+_OK_VALUE = Verdict.OK.value
+_ORDINALS: dict[str, int] = {}  # a canonical stamp's date -> its ordinal (a few hundred dates a sweep)
+
+
+def _ordinal(day: str) -> int:
+    if len(_ORDINALS) > 100_000:
+        _ORDINALS.clear()
+    ordinal = _ORDINALS[day] = date.fromisoformat(day).toordinal()
+    return ordinal
+
+
+def canonical_stamp(when: datetime) -> str:
+    """`when`, down to its millisecond, as a canonical stamp (`ListedPage`): a stamp is later than `when`
+    exactly when it is later than this, since stamps have no finer part."""
+    utc = when.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
 def _iso(when: datetime) -> str:
@@ -207,6 +225,15 @@ class Group:
             if verdict is _OK:
                 self.newest_complete = _newest(self.newest_complete, outcome.tarball)
 
+    def add_ok(self, page: ListedPage, count: int, newest: int) -> None:
+        """`count` ok tarballs of `page`, row `newest` the newest of them (nights are the caller's)."""
+        counts = self.counts
+        counts[_OK_VALUE] += count
+        counts["tarballs"] += count
+        tarball = page[newest]
+        self.newest_tarball = _newest(self.newest_tarball, tarball)
+        self.newest_complete = _newest(self.newest_complete, tarball)
+
     def _night(self, night: int, verdict: Verdict) -> None:
         nights = self.nights
         seen = nights.get(night)
@@ -325,9 +352,11 @@ class Report:
     previous: PreviousRun | None = field(default=None, repr=False, compare=False)
     recent: list[ListedObject] = field(default_factory=list, repr=False, compare=False)
     _recent_since: datetime = field(init=False, repr=False, compare=False)
+    _recent_stamp: str = field(init=False, repr=False, compare=False)  # the same, as a canonical stamp
 
     def __post_init__(self) -> None:
         self._recent_since = self.started_at - timedelta(seconds=RECENT_S)
+        self._recent_stamp = canonical_stamp(self._recent_since)
 
     def add(self, outcome: Outcome) -> None:
         """Outcomes come folder by folder, so the group of the last folder is remembered."""
@@ -345,6 +374,51 @@ class Report:
             self.recent.append(outcome.tarball)
         for finding in findings_of(outcome):
             self.findings.add(finding)
+
+    def add_ok(self, runs: Iterable[OkTarballs]) -> None:
+        """`add` of each ok tarball of each run, counted from the page's columns: what `add` would do with
+        their verdicts (an ok tarball has no finding and no checksum), without building them."""
+        since = self._recent_stamp
+        for run in runs:
+            page, rows = run.page, run.rows
+            keys, stamps = page.keys, page.stamps
+            group: Group | None = None
+            folder = newest = ""
+            count = best = 0
+            days: set[str] = set()  # the group's nights already counted in this run
+            for row in rows:
+                key = keys[row]
+                if group is None or not (key.startswith(folder) and key.find("/", len(folder)) < 0):
+                    if group is not None:
+                        group.add_ok(page, count, best)
+                    folder = folder_of(key)
+                    group = self._group(key, folder)
+                    count, best, newest, days = 0, row, "", set()
+                count += 1
+                stamp = stamps[row]
+                if stamp >= newest:  # rows ascend by key, so a tie goes to the later row, as in `_newest`
+                    best, newest = row, stamp
+                day = stamp[:10]
+                if day not in days:
+                    days.add(day)
+                    night = _ORDINALS.get(day)
+                    if night is None:
+                        night = _ordinal(day)
+                    if night not in group.nights:
+                        group._night(night, _OK)
+                if stamp > since:
+                    self.recent.append(page[row])
+            if group is not None:
+                group.add_ok(page, count, best)
+
+    def _group(self, key: str, folder: str) -> Group:
+        last = self._last_folder
+        if last is not None and last[0] == folder:
+            return last[1]
+        name = group_of(key, self.prefix, self.group_depth)
+        group = self.groups.setdefault(name, Group(name))
+        self._last_folder = (folder, group)
+        return group
 
     def take(self, objects: int) -> Tally:
         """What was added since the last take, for a report in another process to `merge`."""

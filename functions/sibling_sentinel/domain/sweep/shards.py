@@ -38,9 +38,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ..core.listing import KeyRange
-from ..core.objects import ListedObject
+from ..core.objects import ListedObject, ListedPage
 from ..core.tarballs import TarballNaming
-from ..core.verdicts import Outcome, Policy
+from ..core.verdicts import OkTarballs, Outcome, Policy
 from ..ports import FolderLister, Lister
 from .reconcile import Reconciler
 from .report import Tally
@@ -79,10 +79,12 @@ class Shard:
 
 @dataclass(frozen=True)
 class Batch:
-    """What one page of one shard gave: how many objects it listed and the outcomes now final."""
+    """What one page of one shard gave: how many objects it listed, the outcomes now final, and the ok
+    tarballs its reconciler's fast path counted instead (`Report.add_ok`)."""
 
     objects: int
     outcomes: list[Outcome] = field(default_factory=list)
+    ok: list[OkTarballs] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -250,18 +252,19 @@ def list_shard(
         return
     lookup = ListedLookup(lister, bucket, policy.naming)
     if shard.resume is not None:
-        engine = Reconciler.resumed(policy, now, shard.resume["reconciler"])
+        engine = Reconciler.resumed(policy, now, shard.resume["reconciler"], tally=True)
         start = shard.resume["reconciler"]["last_key"] or shard.keys.after
     else:
-        engine, start = Reconciler(policy, now, shard.keys), shard.keys.after
+        engine, start = Reconciler(policy, now, shard.keys, tally=True), shard.keys.after
     upto = shard.keys.upto
     pages = lister.pages(bucket, shard.prefix, start)
     try:
         for page in pages:
             inside = page
             if upto is not None and page and page[-1].key > upto:
-                inside = [o for o in page if o.key <= upto]
-            post(Batch(len(inside), engine.feed_page(inside) + engine.settle(lookup)))
+                inside = _upto(page, upto)
+            outcomes = engine.feed_page(inside) + engine.settle(lookup)
+            post(Batch(len(inside), outcomes, engine.take_ok()))
             if len(inside) < len(page):
                 break
             if paused():
@@ -270,6 +273,12 @@ def list_shard(
     finally:
         pages.close()
     post(Batch(0, engine.finish() + engine.settle(lookup)))
+
+
+def _upto(page: Sequence[ListedObject], last: str) -> Sequence[ListedObject]:
+    if isinstance(page, ListedPage):
+        return page.upto(last)
+    return [o for o in page if o.key <= last]
 
 
 def probe(lister: FolderLister, bucket: str, shard: Shard, plan: Plan, post: Callable[[Shard], None]) -> None:

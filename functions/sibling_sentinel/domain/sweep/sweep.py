@@ -69,19 +69,20 @@ class Sweep:
         if resume is not None and paused is not None:
             report = resume
             now = self.as_of or report.started_at
-            reconciler = Reconciler.resumed(self.policy, now, paused["reconciler"])
+            reconciler = Reconciler.resumed(self.policy, now, paused["reconciler"], tally=True)
             start_after = paused["reconciler"]["last_key"] or ""
             report.complete, report.paused = True, None
         else:
             report = Report(bucket, prefix, self.threshold, self.group_depth, started_at=self.clock())
             now = self.as_of or report.started_at
-            reconciler, start_after = Reconciler(self.policy, now), ""
+            reconciler, start_after = Reconciler(self.policy, now, tally=True), ""
         stage = self.manifests.stage(bucket, self.policy, now) if self.manifests else None
         pages = self.lister.pages(bucket, prefix, start_after)
         try:
             for page_number, page in enumerate(pages, start=1):
                 for outcome in _inspected(stage, reconciler.feed_page(page)):
                     report.add(outcome)
+                report.add_ok(reconciler.take_ok())
                 report.objects_listed = reconciler.objects_seen
                 if progress is not None:
                     progress(page_number, report)
@@ -136,6 +137,7 @@ class Sweep:
                 else:
                     for outcome in _inspected(stage, item.outcomes):
                         report.add(outcome)
+                    report.add_ok(item.ok)
                     report.objects_listed += item.objects
                 if item.objects:
                     pages += 1
@@ -177,6 +179,7 @@ class ShardSweeper:
                 return
             for outcome in _inspected(stage, item.outcomes):
                 part.add(outcome)
+            part.add_ok(item.ok)
             send(part.take(item.objects))
 
         list_shard(self.lister, self.bucket, shard, self.plan, self.policy, self.now, post)
