@@ -24,7 +24,7 @@ BASELINE_REV = "1815717"  # the last commit before issue 18
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "baseline"
 CURRENT = ROOT / "functions"
-# What the console script runs, in this layout or the one before issue 19 (`cli/main.py`, `handlers/`),
+# What the console script runs, in this layout or the one before issue 19 (`cli.py`, `handlers/`),
 # so the same command runs either release.
 CLI = (
     "try:\n from sibling_sentinel.cli.main import entry\n"
