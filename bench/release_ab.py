@@ -41,8 +41,8 @@ HERE = Path(__file__).resolve().parent
 BLOCK = "release-ab"
 CONCURRENCY = 16  # the CLI's default
 UNTUNED_GC = (  # this release with startup.py's tuning turned off, to measure what it buys
-    "import sibling_sentinel.lambda_edge.startup as startup; startup.settle_after_startup = lambda: None; "
-    + baseline.CLI
+    "import sibling_sentinel.lambda_edge.startup as startup\n"
+    "startup.settle_after_startup = lambda: None\n" + baseline.CLI
 )
 
 PREVIOUS = "previous release"
