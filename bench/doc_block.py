@@ -20,3 +20,10 @@ def write_block(doc: Path, name: str, content: str) -> None:
     text = doc.read_text(encoding="utf-8")
     start, stop = text.index(begin) + len(begin), text.index(end)
     doc.write_text(text[:start] + "\n" + content + "\n" + text[stop:], encoding="utf-8")
+
+
+def publish(text: str, doc: Path, name: str, write: bool) -> None:
+    """A bench's result: printed, and with `--write-doc` also written into its block of `doc`."""
+    print(text)
+    if write:
+        write_block(doc, name, text)

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import baseline
-from doc_block import write_block
+from doc_block import publish
 from full_sweep_speed import handler_env
 from list_speed import _check, machine, start_endpoint
 from scale_model import INVOCATION_S, PAGE, SCALE, SHARD_WORKERS, fit, measured_rows
@@ -142,9 +142,7 @@ def main() -> int:
                 f"({min(per_round):.2f}-{max(per_round):.2f})."
             )
     text = "\n".join(lines)
-    print(text)
-    if args.write_doc:
-        write_block(SCALE, BLOCK, text)
+    publish(text, SCALE, BLOCK, args.write_doc)
     return 0
 
 

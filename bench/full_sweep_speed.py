@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from doc_block import write_block
+from doc_block import publish
 from list_speed import CREDENTIALS, DOC, _check, _tool, machine, start_endpoint
 from s3_endpoint import BUCKET, PREFIX
 from timing import run_measured
@@ -124,9 +124,7 @@ def main() -> int:
             f"| {name} | {statistics.median(times):.2f} ({min(times):.2f}-{max(times):.2f}) | {ratio:.2f}x |"
         )
     text = "\n".join(lines)
-    print(text)
-    if args.write_doc:
-        write_block(DOC, BLOCK, text)
+    publish(text, DOC, BLOCK, args.write_doc)
     return 0
 
 

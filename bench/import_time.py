@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import baseline
-from doc_block import write_block
+from doc_block import publish
 from list_speed import DOC, machine
 
 BLOCK = "handler-imports"
@@ -141,9 +141,7 @@ def main() -> int:
         parts = ", ".join(f"{g} {ms:.0f}" for g, ms in measured["this", h].top(TOP))
         lines.append(f"| {h} | {parts} |")
     text = "\n".join(lines)
-    print(text)
-    if args.write_doc:
-        write_block(DOC, BLOCK, text)
+    publish(text, DOC, BLOCK, args.write_doc)
     return 0
 
 

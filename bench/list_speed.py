@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from doc_block import write_block
+from doc_block import publish
 from s3_endpoint import BUCKET, PREFIX
 from timing import Measured, run_measured
 
@@ -265,9 +265,7 @@ def main() -> int:
     for keys, latency in pairs:
         out += [*scenario(keys, latency, args.concurrency, args.low_concurrency), ""]
     text = "\n".join(out).rstrip()
-    print(text)
-    if args.write_doc:
-        write_block(DOC, BLOCK, text)
+    publish(text, DOC, BLOCK, args.write_doc)
     return 0
 
 

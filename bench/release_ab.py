@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import baseline
-from doc_block import write_block
+from doc_block import publish
 from list_speed import CREDENTIALS, DOC, _check, _tool, machine, start_endpoint
 from s3_endpoint import BUCKET, PREFIX
 from timing import Measured, run_measured
@@ -264,9 +264,7 @@ def main() -> int:
             "",
         ]
     text = "\n".join(out).rstrip()
-    print(text)
-    if args.write_doc:
-        write_block(DOC, BLOCK, text)
+    publish(text, DOC, BLOCK, args.write_doc)
     return 0
 
 

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-from doc_block import read_block, write_block
+from doc_block import publish, read_block
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "docs" / "BENCHMARKS.md"
@@ -317,9 +317,7 @@ def main() -> int:
         f"start-up; measured here: {c_inv * 1e6:.1f} µs per inventory row ({args.inventory_rows:,} rows)."
     )
     result = "\n\n".join([fitted, "\n".join(check), table(c, c_inv, s)])
-    print(result)
-    if args.write_doc:
-        write_block(SCALE, "scale-model", result)
+    publish(result, SCALE, "scale-model", args.write_doc)
     if worst > 0.20:
         print(f"the model misses a measurement by {worst:.0%}", file=sys.stderr)
         return 1

@@ -28,7 +28,7 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.core.config import default_user_config  # noqa: E402
 
-from doc_block import write_block  # noqa: E402
+from doc_block import publish  # noqa: E402
 
 DOC = ROOT / "docs" / "SCALE.md"
 BLOCK = "sweep-map-speed"
@@ -150,9 +150,7 @@ def main() -> None:
         for k in args.keys.split(",")
     ]
     text = table(rows, args.concurrency, args.batch, args.max_concurrency)
-    print(text)
-    if args.write_doc:
-        write_block(DOC, BLOCK, text)
+    publish(text, DOC, BLOCK, args.write_doc)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from doc_block import write_block
+from doc_block import publish
 from sibling_sentinel.domain.core.objects import ListedObject
 from sibling_sentinel.domain.verify.sampled_verification import RESERVE_S, SAFETY
 from sibling_sentinel.domain.verify.verification import ManifestEvidence, verify_tarball
@@ -199,9 +199,7 @@ def main() -> int:
         {**memory(size, c), "compression": c} for c in ("zstd", "gzip") for size in sizes
     ]
     block = render(rows, mem, total)
-    print(block)
-    if args.write_doc:
-        write_block(DOC, "verify-bench", block)
+    publish(block, DOC, "verify-bench", args.write_doc)
     return 0
 
 

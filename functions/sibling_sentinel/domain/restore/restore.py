@@ -19,7 +19,7 @@ from ..manifests.manifest import Manifest
 from ..manifests.one_tarball import check_tarball
 from ..ports import Lister, ObjectStore
 from ..sweep.reconcile import reconcile
-from ..sweep.report import _iso as iso_z
+from ..sweep.report import iso_z  # one UTC "Z" format for every report
 
 
 class Standing(StrEnum):

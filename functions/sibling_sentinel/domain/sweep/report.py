@@ -55,7 +55,7 @@ def canonical_stamp(when: datetime) -> str:
     return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
-def _iso(when: datetime) -> str:
+def iso_z(when: datetime) -> str:
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -85,10 +85,10 @@ class Finding:
             "rule": self.rule,
             "reason": self.reason,
             "size": self.size,
-            "last_modified": _iso(self.last_modified),
+            "last_modified": iso_z(self.last_modified),
             "sibling_size": self.sibling_size,
             "sibling_last_modified": (
-                _iso(self.sibling_last_modified) if self.sibling_last_modified else None
+                iso_z(self.sibling_last_modified) if self.sibling_last_modified else None
             ),
         }
 
@@ -285,7 +285,7 @@ def _object(row: Sequence[Any] | None) -> ListedObject | None:
 
 
 def _stamp(obj: ListedObject | None) -> dict[str, str] | None:
-    return None if obj is None else {"key": obj.key, "last_modified": _iso(obj.last_modified)}
+    return None if obj is None else {"key": obj.key, "last_modified": iso_z(obj.last_modified)}
 
 
 def _counts(counts: Counter[str]) -> dict[str, int]:
@@ -538,7 +538,7 @@ class Report:
                 name: {**self.groups[name].to_dict(), "overdue": name in self.overdue}
                 for name in sorted(self.groups)
             },
-            "started_at": _iso(self.started_at),
+            "started_at": iso_z(self.started_at),
             "duration_s": round(self.duration_s, 3),
             "warnings": self.warnings,
             **self._fleet_head(),
@@ -631,7 +631,7 @@ class Report:
 
 
 def _health_lines(report: Report) -> list[str]:
-    from .fleet import health_lines
+    from .fleet import health_lines  # fleet builds on this module
 
     return health_lines(report)
 
