@@ -23,6 +23,7 @@ most 1.10x the previous release's. A benchmark, not a test. See docs/BENCHMARKS.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -59,6 +60,7 @@ class Contender:
     env: dict[str, str]
     sweep: bool = True  # a sweep prints its JSON report; a listing tool prints one line per key
     runs: list[Measured] = field(default_factory=list)
+    endpoint_cpu: list[float] = field(default_factory=list)  # what the loopback S3 spent serving each run
 
     def median(self, of: Callable[[Measured], float]) -> float:
         return statistics.median(of(m) for m in self.runs)
@@ -117,12 +119,23 @@ def run_rounds(contenders: Sequence[Contender], keys: int, latency_ms: float, ro
         for n in range(rounds):
             for c in contenders:
                 print(f"  {keys:,} keys, {latency_ms:g} ms, round {n + 1}: {c.name} ...", file=sys.stderr)
+                before = _cpu_of(server.pid)
                 measured = run_measured(c.cmd, c.env)
                 _check("product" if c.sweep else "listing", measured, keys)
                 c.runs.append(measured)
+                c.endpoint_cpu.append(_cpu_of(server.pid) - before)
     finally:
         server.terminate()
         server.wait()
+
+
+def _cpu_of(pid: int) -> float:
+    """A process's user + system CPU seconds so far (Linux's /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ratio(a: Contender, b: Contender, of: Callable[[Measured], float]) -> tuple[float, float, float]:
@@ -159,14 +172,15 @@ def release_table(contenders: list[Contender], keys: int) -> list[str]:
     per_key = lambda m: m.cpu_s / keys * 1e6  # noqa: E731
     lines = [
         "| contender | wall s | CPU s, all processes | CPU µs per key | peak RSS MiB, largest process "
-        "| peak PSS MiB, all processes |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| peak PSS MiB, all processes | endpoint CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for c in contenders:
         lines.append(
             f"| {c.name} | {c.spread(wall)} | {c.spread(cpu)} | {c.spread(per_key)} "
             f"| {c.spread(lambda m: m.rss_kb / 1024, '{:.1f}')} "
-            f"| {c.spread(lambda m: m.tree_pss_kb / 1024, '{:.1f}')} |"
+            f"| {c.spread(lambda m: m.tree_pss_kb / 1024, '{:.1f}')} "
+            f"| {statistics.median(c.endpoint_cpu):.2f} |"
         )
     return lines
 

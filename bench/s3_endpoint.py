@@ -85,6 +85,12 @@ class Listing:
         self.keys = [o[0] for o in objects]
         self.rendered = [_contents(i, o, url=True) for i, o in enumerate(objects)]
 
+    def _end_of(self, prefix: str) -> int:
+        """The index after the last key under the prefix (keys under a prefix are contiguous)."""
+        if not prefix:
+            return len(self.keys)
+        return bisect.bisect_left(self.keys, prefix[:-1] + chr(ord(prefix[-1]) + 1))
+
     def page(self, query: dict[str, str]) -> bytes:
         prefix = query.get("prefix", "")
         delimiter = query.get("delimiter", "")
@@ -98,6 +104,9 @@ class Listing:
         contents: list[str] = []
         prefixes: list[str] = []
         i = start
+        if url and not delimiter:  # a sweep's range listing: the page is a slice of what was rendered
+            i = max(start, min(start + max_keys, self._end_of(prefix)))
+            contents = self.rendered[start:i]
         while i < len(self.keys) and len(contents) + len(prefixes) < max_keys:
             key = self.keys[i]
             if not key.startswith(prefix):

@@ -48,7 +48,7 @@ def bodies(keys: int) -> list[str]:
 def parse(pages: list[str]) -> list[Sequence[ListedObject]]:
     parsed = []
     for body in pages:
-        objects: Any = list_page.columns(body, list_page.without_contents(body))
+        objects: Any = list_page.read(body)[0]
         parsed.append(objects)
     return parsed
 

@@ -25,6 +25,7 @@ from sibling_sentinel.adapters.errors import translate
 from sibling_sentinel.adapters.s3 import S3Lister, S3Objects
 from sibling_sentinel.cli.demo import backdate
 from sibling_sentinel.config import Config
+from sibling_sentinel.domain.core.objects import ListedPage
 from sibling_sentinel.domain.sweep.report import Report
 from sibling_sentinel.domain.sweep.sweep import Sweep
 from sibling_sentinel.errors import AccessDeniedError, BucketNotFoundError, StorageError, ThrottledError
@@ -71,6 +72,19 @@ def listed_keys(client: S3Client, prefix: str, page_size: int = 1000) -> list[st
 
 
 # -- listing ---------------------------------------------------------------------------------------------
+
+
+def test_pages_the_lister_has_checked_are_marked_as_ascending(s3: S3Client) -> None:
+    # given keys under the prefix, in more than one page
+    for i in range(5):
+        put(s3, f"backups/h/{i}.tar")
+
+    # when they are listed
+    pages = list(S3Lister(s3, page_size=2).pages(BUCKET, "backups/"))
+
+    # then every page was read into columns and is marked as checked, so the reconciler does not check again
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert all(isinstance(p, ListedPage) and p.ascending for p in pages)
 
 
 def test_lister_pages_through_more_than_1000_keys_in_key_order_with_their_metadata(s3: S3Client) -> None:

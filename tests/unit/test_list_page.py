@@ -15,6 +15,7 @@ from sibling_sentinel.adapters.list_page import (
     columns,
     lean,
     parse_list_page,
+    read,
     timestamp,
     without_contents,
 )
@@ -323,4 +324,45 @@ def test_a_stray_closing_contents_sends_an_s3_shaped_page_the_careful_way() -> N
 
     # when it is read
     # then the lean parser declines it, as the counts do not line up
+    assert columns(body.decode()) is None
+
+
+def test_a_page_read_in_one_pass_leaves_botocore_what_lies_around_its_contents() -> None:
+    # given an S3 page of odd keys with a sub-folder after its objects
+    body = page(ODD, prefixes=("p/sub dir+1/",)).decode()
+
+    # when it is read
+    objects, rest = read(body)
+
+    # then every object is read, and botocore gets the page without them, as `without_contents` cuts it
+    assert objects is not None
+    assert [o.key for o in objects] == ODD
+    assert rest == without_contents(body)
+    assert "<Contents>" not in rest
+    assert rest.count("<CommonPrefixes>") == 1
+
+
+def test_one_object_in_another_shape_among_s3_shaped_ones_is_read_as_botocore_reads_it() -> None:
+    # given an S3 page whose middle object carries an element S3 does not write, and another page
+    # (not from S3) with a sub-folder between its objects
+    odd_one = page(ODD).replace(b"<Size>200</Size>", b"<Size>200</Size><Extra>1</Extra>")
+    folder = b"</Contents><CommonPrefixes><Prefix>p%2Fx%2F</Prefix></CommonPrefixes><Contents>"
+    between = page(["p/a.tar", "p/b.tar"]).replace(b"</Contents><Contents>", folder)
+
+    # when the lean parser and botocore each read them
+    # then each object is botocore's, none skipped, and the sub-folder is still botocore's to read
+    for body in (odd_one, between):
+        lean_page, full = lean_parse(body), botocore_parse(body)
+        assert PAGE in lean_page
+        assert fields(lean_page) == fields(full)
+        assert lean_page.get("CommonPrefixes") == full.get("CommonPrefixes")
+    assert len(fields(lean_parse(odd_one))) == len(ODD)
+
+
+def test_cdata_outside_the_objects_leaves_the_page_to_botocore() -> None:
+    # given an S3-shaped page whose Prefix is written as CDATA
+    body = page(["a.tar"]).replace(b"<Prefix>p%2F</Prefix>", b"<Prefix><![CDATA[p%2F]]></Prefix>", 1)
+
+    # when it is read
+    # then the lean parser declines it
     assert columns(body.decode()) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sibling_sentinel.domain.core.listing import MAX_EMPTY_PAGES, ListingError, PageCheck
+from sibling_sentinel.domain.core.listing import MAX_EMPTY_PAGES, ListingError, PageCheck, strictly_ascending
 
 P = "backups/"
 
@@ -81,3 +81,22 @@ def test_a_server_that_never_moves_on_is_an_error() -> None:
     # then the listing is refused instead of looping for ever
     with pytest.raises(ListingError, match="empty truncated pages"):
         pages.check([], [], truncated=True, token="last")
+
+
+@pytest.mark.parametrize(
+    ("names", "ascending"),
+    [
+        ([], True),
+        (["a"], True),
+        (["a", "a b", "a+b", "a/b", "ab", "résumé", "日本"], True),
+        (("a", "b", "c"), True),  # any sequence, not only a list
+        (["a", "b", "b", "c"], False),  # the same name twice
+        (["a", "c", "b"], False),
+        (["b", "a"], False),
+    ],
+)
+def test_names_ascend_only_when_each_sorts_after_the_one_before(names: list[str], ascending: bool) -> None:
+    # given names in some order
+    # when asked whether they strictly ascend
+    # then only names each greater than the last do
+    assert strictly_ascending(names) is ascending

@@ -11,12 +11,12 @@ import pytest
 
 from sibling_sentinel.config import Config
 from sibling_sentinel.domain.manifests.inspection import ManifestInspector, ManifestReads
-from sibling_sentinel.domain.sweep.report import Report
+from sibling_sentinel.domain.sweep.report import Report, Tally
 from sibling_sentinel.domain.sweep.shards import EXTRA_DEPTH, Done, Plan, Shard
-from sibling_sentinel.domain.sweep.sweep import ShardSweeper, Sweep
+from sibling_sentinel.domain.sweep.sweep import TALLY_OBJECTS, ShardSweeper, Sweep
 from sibling_sentinel.errors import AccessDeniedError
 
-from fakes import FakeBucket, FakeClock, SerialPool, essence, manifest_body, obj
+from fakes import NOW, FakeBucket, FakeClock, SerialPool, essence, manifest_body, obj
 
 POLICY = Config().policy()
 
@@ -277,3 +277,29 @@ def test_a_worker_shards_failure_fails_the_sweep_and_closes_the_workers() -> Non
     with pytest.raises(AccessDeniedError, match="host17"):
         Sweep(bucket, POLICY, 0, 1, FakeClock(), concurrency=4, shard_processes=start).run("b", "backups/")
     assert workers[0].closed
+
+
+def test_a_worker_sends_its_share_of_the_report_every_so_many_objects_not_every_page() -> None:
+    # given one host of 25,000 keys, listed 1,000 a page, swept by a worker's ShardSweeper
+    objects = []
+    for night in range(12_500):
+        tarball = f"backups/h/{night:05d}.tar"
+        objects += [obj(tarball), obj(tarball + ".list.txt")]
+    bucket = FakeBucket(objects, page_size=1000)
+    plan = Plan(1, 1)
+    sent: list[Any] = []
+
+    # when it sweeps the whole prefix as one shard
+    ShardSweeper(bucket, POLICY, plan, "b", "backups/", 1, NOW).sweep(plan.root("backups/"), sent.append)
+
+    # then it sent a Tally per TALLY_OBJECTS objects and one at the end, with every page counted once
+    tallies = [t for t in sent if isinstance(t, Tally)]
+    assert [t.objects for t in tallies] == [TALLY_OBJECTS, TALLY_OBJECTS, 25_000 - 2 * TALLY_OBJECTS]
+    assert [t.pages for t in tallies] == [t.objects // 1000 for t in tallies]
+    # and merged, they make the report of one flat listing
+    merged = Report("b", "backups/", 0, 1, started_at=NOW)
+    for tally in tallies:
+        merged.merge(tally)
+    flat = Sweep(bucket, POLICY, 0, 1, FakeClock()).run("b", "backups/")
+    assert essence(merged) == essence(flat)
+    assert merged.to_dict()["counts"]["ok"] == 12_500

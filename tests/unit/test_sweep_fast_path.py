@@ -294,3 +294,33 @@ def test_a_sibling_that_is_also_a_tarball_or_another_rules_sibling_is_judged_as_
     # when it is reconciled with the fast path and without
     # then the outcomes are the same
     assert _fed([page], policy, True, None)[0] == _fed([listed], policy, False, None)[0]
+
+
+def test_a_page_marked_ascending_is_still_checked_against_the_page_before() -> None:
+    # given a page of columns whose keys a lister has checked (ascending), after a page that ended later
+    before = ListedPage.of([obj("h/c.tar")])
+    page = ListedPage.of([obj("h/a.tar"), obj("h/b.tar")])
+    assert before is not None
+    assert page is not None
+    page.ascending = True
+    reconciler = Reconciler(POLICIES[0], NOW, tally=True)
+    reconciler.feed_page(before)
+
+    # when it is fed
+    # then the reconciler still refuses it: only the order within the page was taken on trust
+    with pytest.raises(OutOfOrderError, match=r"h/a\.tar"):
+        reconciler.feed_page(page)
+
+
+def test_a_slice_of_an_ascending_page_stays_ascending_unless_it_is_reversed() -> None:
+    # given a page whose keys were checked to ascend
+    page = ListedPage.of([obj("a.tar"), obj("b.tar"), obj("c.tar")])
+    assert page is not None
+    page.ascending = True
+
+    # when it is sliced forwards and backwards
+    # then only the forward slices keep the mark (an unmarked page is checked again)
+    assert page[1:].ascending
+    assert page[::2].ascending
+    assert not page[::-1].ascending
+    assert not ListedPage.of([obj("a.tar")]).ascending  # type: ignore[union-attr]

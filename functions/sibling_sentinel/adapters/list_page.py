@@ -59,15 +59,18 @@ _REAL_STAMP = (
 _CANONICAL = re.compile(f"{_STAMP}(?:\x00{_STAMP})*")  # stamps joined by _SEP
 # One `Contents` as S3 (and moto) write it: the four fields first, in this order, then only elements
 # known to hold nothing the sweep reads. A page all of whose objects match is read in one pass.
+# Quantifiers are possessive (`*+`): each element's text ends at the first `<` and the alternatives open
+# with different tags, so there is nothing to backtrack into, and the engine keeps no backtracking state.
 _OTHER = (
-    "<ChecksumAlgorithm>[^<]*</ChecksumAlgorithm>|<ChecksumType>[^<]*</ChecksumType>"
-    "|<StorageClass>[^<]*</StorageClass>"
+    "<ChecksumAlgorithm>[^<]*+</ChecksumAlgorithm>|<ChecksumType>[^<]*+</ChecksumType>"
+    "|<StorageClass>[^<]*+</StorageClass>"
 )
-_OWNER = "<Owner>(?:<ID>[^<]*</ID>|<DisplayName>[^<]*</DisplayName>)*</Owner>"
+_OWNER = "<Owner>(?:<ID>[^<]*+</ID>|<DisplayName>[^<]*+</DisplayName>)*+</Owner>"
 _S3_CONTENTS = re.compile(
-    f"<Contents><Key>([^<]*)</Key><LastModified>({_REAL_STAMP})</LastModified><ETag>([^<]*)</ETag>"
-    f"(?:{_OTHER})*<Size>([0-9]+)</Size>(?:{_OTHER}|{_OWNER})*</Contents>"
+    f"<Contents><Key>([^<]*+)</Key><LastModified>({_REAL_STAMP})</LastModified><ETag>([^<]*+)</ETag>"
+    f"(?:{_OTHER})*+<Size>([0-9]++)</Size>(?:{_OTHER}|{_OWNER})*+</Contents>"
 )
+_FIELDS = 4  # the groups of _S3_CONTENTS; its `split` gives the text before each match, then its groups
 _URL = "<EncodingType>url</EncodingType>"
 _SEP = "\x00"  # cannot occur in XML 1.0 text
 # Where the hook leaves the page's objects in botocore's parsed response: a name of no S3 field, so
@@ -120,28 +123,46 @@ def _real_days(stamps: Sequence[str]) -> bool:
     return True
 
 
-def columns(body: str, rest: str | None = None) -> ListedPage | list[ListedObject] | None:
+def read(body: str) -> tuple[ListedPage | list[ListedObject] | None, str]:
+    """The page's objects (`columns`), and the page without its `Contents` for botocore to parse.
+
+    The `Contents` run from the page's first `<Contents>` to its last `</Contents>` (no text outside an
+    element holds a `<`, so both are tags). When that run is read whole in one pass (`_exact`), nothing
+    else is among the `Contents`, so the rest is what lies around the run.
+    """
+    first, last = body.find("<Contents>"), body.rfind("</Contents>") + len("</Contents>")
+    exact = _exact(body[first:last]) if 0 <= first < last else None
+    rest = without_contents(body) if exact is None else body[:first] + body[last:]
+    return _columns(body, rest, exact), rest
+
+
+def columns(body: str) -> ListedPage | list[ListedObject] | None:
     """Each object's key (decoded), size, time and etag; None when not certain.
 
     Each of the four elements appears once in every `Contents` and nowhere else in a ListObjectsV2
     result, so four lists of equal length, each as long as the number of `Contents`, line up. Keys are
     URL-decoded when the page says `EncodingType` url, which the lister never asks for itself: botocore
     does, and its own decoding then finds no `Contents` to decode. A page whose times are not all
-    canonical is read into `ListedObject`s at once, each time as botocore would parse it. `rest` is the
-    page without its `Contents` (`without_contents`), where `EncodingType` is.
+    canonical is read into `ListedObject`s at once, each time as botocore would parse it.
     """
-    if "<![CDATA[" in body:
+    return read(body)[0]
+
+
+_Exact = tuple[list[str], list[str], list[str], list[str]]
+
+
+def _columns(body: str, outside: str, exact: _Exact | None) -> ListedPage | list[ListedObject] | None:
+    """`columns`, given the page without its `Contents` (where `EncodingType` is) and `_exact`'s pass."""
+    if "<![CDATA[" in outside:  # (one among the `Contents` stops `_exact`, and is looked for below)
         return None
-    outside = without_contents(body) if rest is None else rest
     encoding = outside.count("<EncodingType>")
     if encoding > 1 or (encoding and _URL not in outside):
         return None  # an encoding botocore would not decode, or would read differently: botocore's
-    exact = _S3_CONTENTS.findall(body)
-    # every object exactly as S3 writes it, its time canonical, and no other `<Contents>` or
-    # `</Contents>` on the page (each match holds one of each): one pass
-    if exact and body.count("Contents>") == 2 * len(exact):
-        names, times, tags, sizes = zip(*exact, strict=True)
+    if exact is not None:
+        names, times, tags, sizes = exact
         return XmlPage(_keys(names, encoding == 1), list(map(int, sizes)), times, tags)
+    if "<![CDATA[" in body:
+        return None
     count = body.count("</Contents>")
     if body.count("<Contents>") != count:
         return None
@@ -158,6 +179,21 @@ def columns(body: str, rest: str | None = None) -> ListedPage | list[ListedObjec
         ListedObject(k, int(s), timestamp(m), _text(t).strip('"'))
         for k, s, m, t in zip(decoded, numbers, modified, etags, strict=True)
     ]
+
+
+def _exact(contents: str) -> _Exact | None:
+    """Keys, times, etags and sizes in one pass, when every object is exactly as S3 writes it.
+
+    `contents` is the page from its first `<Contents>` to its last `</Contents>`. When that is nothing
+    but matches of `_S3_CONTENTS`, back to back, split leaves only empty text between them, and each
+    object has been read whole: none is skipped, none is read in part. Anything else (one object in
+    another shape, `CommonPrefixes` among the `Contents`) is None, for the field-by-field reading.
+    """
+    parts = _S3_CONTENTS.split(contents)
+    if len(parts) == 1 or any(parts[:: _FIELDS + 1]):
+        return None
+    step = _FIELDS + 1
+    return parts[1::step], parts[2::step], parts[3::step], parts[4::step]
 
 
 class XmlPage(ListedPage):
@@ -193,9 +229,7 @@ def parse_list_page(
         return
     if not getattr(_LEAN, "on", False):
         return
-    body = raw.decode("utf-8")
-    rest = without_contents(body)
-    objects = columns(body, rest)
+    objects, rest = read(raw.decode("utf-8"))
     if objects is None:
         return
     customized_response_dict[PAGE] = objects

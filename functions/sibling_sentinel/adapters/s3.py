@@ -80,6 +80,8 @@ class S3Lister:
                 bool(page.get("IsTruncated")),
                 token,
             )
+            if isinstance(objects, ListedPage):
+                objects.ascending = True  # the check above has just made sure
             yield page, objects
             if not page.get("IsTruncated"):
                 return

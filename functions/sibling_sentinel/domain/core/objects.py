@@ -49,9 +49,10 @@ class ListedPage(Sequence[ListedObject]):
     are S3's canonical UTC times, all `YYYY-MM-DDTHH:MM:SS.mmmZ` and each a valid date, so that
     comparing two as strings is exactly comparing the times they name. `etags` are as listed: an object's
     etag is `etag(n)` of them (a page read from XML unescapes it there, only when an object is built).
+    `ascending` says its keys were checked to ascend strictly (`PageCheck`), so nobody checks again.
     """
 
-    __slots__ = ("etags", "keys", "sizes", "stamps")
+    __slots__ = ("ascending", "etags", "keys", "sizes", "stamps")
 
     def __init__(
         self, keys: Sequence[str], sizes: Sequence[int], stamps: Sequence[str], etags: Sequence[str]
@@ -60,6 +61,7 @@ class ListedPage(Sequence[ListedObject]):
         self.sizes = sizes
         self.stamps = stamps
         self.etags = etags
+        self.ascending = False
 
     @classmethod
     def of(cls, objects: Sequence[ListedObject]) -> ListedPage | None:
@@ -84,7 +86,9 @@ class ListedPage(Sequence[ListedObject]):
 
     def __getitem__(self, index: int | slice) -> ListedObject | ListedPage:
         if isinstance(index, slice):
-            return type(self)(self.keys[index], self.sizes[index], self.stamps[index], self.etags[index])
+            part = type(self)(self.keys[index], self.sizes[index], self.stamps[index], self.etags[index])
+            part.ascending = self.ascending and (index.step or 1) > 0
+            return part
         when = stamp_time(self.stamps[index])
         return ListedObject(self.keys[index], self.sizes[index], when, self.etag(index))
 

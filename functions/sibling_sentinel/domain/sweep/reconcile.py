@@ -23,11 +23,10 @@ import heapq
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from typing import Any, Protocol
 
 from ...errors import SentinelError
-from ..core.listing import KeyRange
+from ..core.listing import KeyRange, strictly_ascending
 from ..core.objects import ListedObject, ListedPage, stamp_time
 from ..core.rules import Anchor, SiblingRule
 from ..core.verdicts import OkTarballs, Orphan, Outcome, Policy, fits_in_s3
@@ -207,8 +206,8 @@ class Reconciler:
         keys = page.keys
         if not keys:
             return
-        if (self._last_key is not None and keys[0] <= self._last_key) or not all(
-            map(str.__lt__, keys, islice(keys, 1, None))
+        if (self._last_key is not None and keys[0] <= self._last_key) or not (
+            page.ascending or strictly_ascending(keys)
         ):
             for obj in page:  # raises OutOfOrderError at the first key out of order
                 self._feed(obj, out)

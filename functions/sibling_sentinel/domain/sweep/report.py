@@ -324,6 +324,7 @@ class Tally:
     groups: dict[str, Group]
     findings: list[Finding]
     recent: list[ListedObject] = field(default_factory=list)
+    pages: int = 0  # the listing pages it counts (for progress)
 
 
 @dataclass
@@ -420,9 +421,9 @@ class Report:
         self._last_folder = (folder, group)
         return group
 
-    def take(self, objects: int) -> Tally:
+    def take(self, objects: int, pages: int = 0) -> Tally:
         """What was added since the last take, for a report in another process to `merge`."""
-        tally = Tally(objects, self.groups, self.findings.take(), self.recent)
+        tally = Tally(objects, self.groups, self.findings.take(), self.recent, pages)
         self.groups, self._last_folder, self.recent = {}, None, []
         return tally
 

@@ -22,6 +22,9 @@ def as_folder(prefix: str) -> str:
 
 
 Progress = Callable[[int, Report], None]
+# A worker process sends its share of the report once this many objects are counted, not once a page:
+# pickling, sending and merging a page's groups cost a worker and the parent more than counting it.
+TALLY_OBJECTS = 10_000
 WorkerProcesses = Callable[[str, str, Plan, datetime], ShardRunner]  # bucket, prefix, plan, now
 
 
@@ -134,15 +137,15 @@ class Sweep:
             for item in run_shards(roots, runner, stopping, left):
                 if isinstance(item, Tally):  # counted, manifests read, in a worker process
                     report.merge(item)
+                    pages += item.pages
                 else:
                     for outcome in _inspected(stage, item.outcomes):
                         report.add(outcome)
                     report.add_ok(item.ok)
                     report.objects_listed += item.objects
-                if item.objects:
-                    pages += 1
-                    if progress is not None:
-                        progress(pages, report)
+                    pages += 1 if item.objects else 0
+                if item.objects and progress is not None:
+                    progress(pages, report)
         for outcome in _inspected(stage, [], last=True):
             report.add(outcome)
         if left:
@@ -167,11 +170,14 @@ class ShardSweeper:
     manifests: ManifestReads | None = None
 
     def sweep(self, shard: Shard, send: Callable[[Tally | Shard], None]) -> None:
-        """Sends a `Tally` per page and one after the shard's last outcome; an error propagates."""
+        """Sends a `Tally` every `TALLY_OBJECTS` objects listed, and one after the shard's last outcome; an
+        error propagates (and what was not sent yet is lost with the sweep, which fails)."""
         stage = self.manifests.stage(self.bucket, self.policy, self.now) if self.manifests else None
         part = Report(self.bucket, self.prefix, 0, self.group_depth, started_at=self.now)
+        objects = pages = 0
 
         def post(item: Batch | Shard | Paused) -> None:
+            nonlocal objects, pages
             if isinstance(item, Paused):
                 raise AssertionError("a worker process's shard never pauses")
             if isinstance(item, Shard):
@@ -180,12 +186,16 @@ class ShardSweeper:
             for outcome in _inspected(stage, item.outcomes):
                 part.add(outcome)
             part.add_ok(item.ok)
-            send(part.take(item.objects))
+            objects += item.objects
+            pages += 1 if item.objects else 0
+            if objects >= TALLY_OBJECTS:
+                send(part.take(objects, pages))
+                objects = pages = 0
 
         list_shard(self.lister, self.bucket, shard, self.plan, self.policy, self.now, post)
         for outcome in _inspected(stage, [], last=True):
             part.add(outcome)
-        send(part.take(0))
+        send(part.take(objects, pages))
 
 
 def _inspected(stage: ManifestStage | None, outcomes: list[Outcome], last: bool = False) -> list[Outcome]:
