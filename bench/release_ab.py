@@ -240,7 +240,7 @@ def versus_table(contenders: list[Contender], keys: int) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--release-keys", type=int, default=1_000_000)
-    parser.add_argument("--release-rounds", type=int, default=3)
+    parser.add_argument("--release-rounds", type=int, default=5)
     parser.add_argument("--versus-keys", type=int, default=200_000)
     parser.add_argument("--versus-latency-ms", type=float, default=20.0)
     parser.add_argument("--versus-rounds", type=int, default=5)
