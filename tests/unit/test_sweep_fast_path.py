@@ -18,7 +18,7 @@ from sibling_sentinel.config import Config
 from sibling_sentinel.domain.core.listing import KeyRange
 from sibling_sentinel.domain.core.objects import ListedObject, ListedPage
 from sibling_sentinel.domain.core.rules import Anchor, SiblingRule, listing_rule
-from sibling_sentinel.domain.core.verdicts import Orphan, Outcome, Policy, TarballVerdict, Verdict
+from sibling_sentinel.domain.core.verdicts import OkTarballs, Orphan, Outcome, Policy, TarballVerdict, Verdict
 from sibling_sentinel.domain.manifests.inspection import ManifestInspector, ManifestReads
 from sibling_sentinel.domain.sweep.reconcile import OutOfOrderError, Reconciler
 from sibling_sentinel.domain.sweep.report import Report
@@ -324,3 +324,60 @@ def test_a_slice_of_an_ascending_page_stays_ascending_unless_it_is_reversed() ->
     assert page[::2].ascending
     assert not page[::-1].ascending
     assert not ListedPage.of([obj("a.tar")]).ascending  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("group_depth", [1, 2])
+@pytest.mark.parametrize("seed", range(6))
+def test_ok_tarballs_counted_by_folder_make_the_report_their_verdicts_make(
+    group_depth: int, seed: int
+) -> None:
+    # given pages of ok tarball rows: loose keys, folders of one host, a sub-folder's rows between its
+    # folder's, nights old and recent, and tarballs listed at the very same time
+    rng = random.Random(seed)
+    names = ["backups/loose.tar", "backups/top level.tar"]
+    for folder in (
+        "backups/h1/",
+        "backups/h1/sub/",
+        "backups/h1/sub/deeper/",
+        "backups/h2 x+y/",
+        "backups/h3/",
+    ):
+        flat = folder == "backups/h3/"  # one folder of many nights, none of them in a sub-folder
+        ends = ["", "b"] if flat else ["", "b", "/x"]
+        names += [
+            f"{folder}{n:03d}{rng.choice(ends)}.tar" for n in range(150 if flat else rng.randrange(1, 150))
+        ]
+    names = sorted(set(names))
+    # many tarballs at the same few times (ties), and one host with more nights than a group keeps
+    ages = [
+        rng.randrange(400) * 86400
+        if "/h3/" in name
+        else rng.choice([3600, 86400, 86400, 3 * 86400, 9 * 86400])
+        for name in names
+    ]
+    objects = []
+    for name, age in zip(names, ages, strict=True):  # each tarball followed at once by its listing
+        objects += [obj(name, age_s=age), obj(name + ".list.txt", age_s=age - 60)]
+    page = ListedPage.of(objects)
+    assert page is not None
+    assert list(page.keys) == sorted(page.keys)
+    rows = sorted(2 * n for n in rng.sample(range(len(names)), rng.randrange(1, len(names) + 1)))
+    runs = [OkTarballs(page, rows[: len(rows) // 2]), OkTarballs(page, rows[len(rows) // 2 :])]
+    policy = CONFIG.policy()
+
+    # when they are counted from the columns, and (elsewhere) added as the verdicts they stand for
+    counted = Report("b", "backups/", 0, group_depth, started_at=NOW)
+    counted.add_ok(runs)
+    added = Report("b", "backups/", 0, group_depth, started_at=NOW)
+    for run in runs:
+        for verdict in run.verdicts(policy, NOW):
+            added.add(verdict)
+
+    # then the two reports are the same: counts, hosts' newest, nights, and the recent tarballs in order
+    assert counted.to_dict() == added.to_dict()
+    assert counted.recent == added.recent
+    # (a group forgets nights older than its calendar, each path at its own moment: what it shows is compared)
+    calendars = {n: g.calendar(NOW.date()) for n, g in added.groups.items()}
+    assert {n: g.calendar(NOW.date()) for n, g in counted.groups.items()} == calendars
+    newest = {n: (g.newest_tarball, g.newest_complete) for n, g in added.groups.items()}
+    assert {n: (g.newest_tarball, g.newest_complete) for n, g in counted.groups.items()} == newest

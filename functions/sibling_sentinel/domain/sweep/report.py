@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 import tempfile
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from ..core.objects import ListedObject, ListedPage
@@ -38,6 +40,7 @@ _NIGHT_RANK = {
 
 
 _OK_VALUE = Verdict.OK.value
+_DAY = itemgetter(slice(0, 10))  # a canonical stamp's date
 _ORDINALS: dict[str, int] = {}  # a canonical stamp's date -> its ordinal (a few hundred dates a sweep)
 
 
@@ -378,39 +381,77 @@ class Report:
 
     def add_ok(self, runs: Iterable[OkTarballs]) -> None:
         """`add` of each ok tarball of each run, counted from the page's columns: what `add` would do with
-        their verdicts (an ok tarball has no finding and no checksum), without building them."""
-        since = self._recent_stamp
+        their verdicts (an ok tarball has no finding and no checksum), without building them.
+
+        A run's rows ascend by key, so the rows of one folder are one block (`bisect` finds its end).
+        A block with no row in a sub-folder is counted in a few passes over its columns; any other goes
+        row by row (`_add_ok_rows`), which is what a block amounts to, one row at a time."""
         for run in runs:
             page, rows = run.page, run.rows
-            keys, stamps = page.keys, page.stamps
-            group: Group | None = None
-            folder = newest = ""
-            count = best = 0
-            days: set[str] = set()  # the group's nights already counted in this run
-            for row in rows:
-                key = keys[row]
-                if group is None or not (key.startswith(folder) and key.find("/", len(folder)) < 0):
-                    if group is not None:
-                        group.add_ok(page, count, best)
-                    folder = folder_of(key)
-                    group = self._group(key, folder)
-                    count, best, newest, days = 0, row, "", set()
-                count += 1
-                stamp = stamps[row]
-                if stamp >= newest:  # rows ascend by key, so a tie goes to the later row, as in `_newest`
-                    best, newest = row, stamp
-                day = stamp[:10]
-                if day not in days:
-                    days.add(day)
-                    night = _ORDINALS.get(day)
-                    if night is None:
-                        night = _ordinal(day)
-                    if night not in group.nights:
-                        group._night(night, _OK)
-                if stamp > since:
-                    self.recent.append(page[row])
-            if group is not None:
-                group.add_ok(page, count, best)
+            if not rows:
+                continue
+            keys = itemgetter(*rows)(page.keys) if len(rows) > 1 else (page.keys[rows[0]],)
+            start = 0
+            while start < len(rows):
+                folder = folder_of(keys[start])
+                # keys under the folder sort below its name with "0" (the character after "/") for the "/"
+                end = bisect_left(keys, folder[:-1] + "0", start) if folder else len(rows)
+                block = rows[start:end]
+                if "".join(keys[start:end]).count("/") == len(block) * folder.count("/"):
+                    self._add_ok_folder(page, block, keys[start], folder)
+                else:
+                    self._add_ok_rows(page, block)
+                start = end
+
+    def _add_ok_folder(self, page: ListedPage, rows: list[int], key: str, folder: str) -> None:
+        """Ok tarballs all directly in `folder`: one group, its count, its newest, its nights, its recent."""
+        group = self._group(key, folder)
+        stamps = itemgetter(*rows)(page.stamps) if len(rows) > 1 else (page.stamps[rows[0]],)
+        newest = max(stamps)
+        # the last row of the newest stamp: rows ascend by key, and a tie goes to the later row (`_newest`)
+        best = rows[len(stamps) - 1 - stamps[::-1].index(newest)]
+        for day in dict.fromkeys(map(_DAY, stamps)):  # the nights in the order their rows come
+            night = _ORDINALS.get(day)
+            if night is None:
+                night = _ordinal(day)
+            if night not in group.nights:
+                group._night(night, _OK)
+        if newest > self._recent_stamp:
+            since = self._recent_stamp
+            self.recent += [page[row] for row, stamp in zip(rows, stamps, strict=True) if stamp > since]
+        group.add_ok(page, len(rows), best)
+
+    def _add_ok_rows(self, page: ListedPage, rows: list[int]) -> None:
+        since = self._recent_stamp
+        keys, stamps = page.keys, page.stamps
+        group: Group | None = None
+        folder = newest = ""
+        count = best = 0
+        days: set[str] = set()  # the group's nights already counted in this run
+        for row in rows:
+            key = keys[row]
+            if group is None or not (key.startswith(folder) and key.find("/", len(folder)) < 0):
+                if group is not None:
+                    group.add_ok(page, count, best)
+                folder = folder_of(key)
+                group = self._group(key, folder)
+                count, best, newest, days = 0, row, "", set()
+            count += 1
+            stamp = stamps[row]
+            if stamp >= newest:  # rows ascend by key, so a tie goes to the later row, as in `_newest`
+                best, newest = row, stamp
+            day = stamp[:10]
+            if day not in days:
+                days.add(day)
+                night = _ORDINALS.get(day)
+                if night is None:
+                    night = _ordinal(day)
+                if night not in group.nights:
+                    group._night(night, _OK)
+            if stamp > since:
+                self.recent.append(page[row])
+        if group is not None:
+            group.add_ok(page, count, best)
 
     def _group(self, key: str, folder: str) -> Group:
         last = self._last_folder
