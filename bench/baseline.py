@@ -98,17 +98,17 @@ def tree(rev: str | None = None) -> Path:
 
 
 def env(functions: Path, base: Mapping[str, str]) -> dict[str, str]:
-    """`base` with `sibling_sentinel` imported from `functions` ahead of the editable install."""
+    """`base` with `sibling_sentinel` imported from `functions` ahead of the editable install.
+
+    The tree's modules are compiled to bytecode first: where PYTHONDONTWRITEBYTECODE is set (it is on
+    these machines), a tree without `__pycache__` compiles every module at every start, and a run would
+    time the compiler as well as the code (about 0.07 s of CPU a process start, measured)."""
+    compileall.compile_dir(functions, quiet=1)
     return {**base, "PYTHONPATH": str(functions)}
 
 
 def cli(functions: Path, base: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
-    """The CLI of the code in `functions`, as a command and its environment; checked to import from there.
-
-    Its modules are compiled to bytecode first: where PYTHONDONTWRITEBYTECODE is set (it is on these
-    machines), a tree without `__pycache__` compiles every module at every start, and a run would time
-    the compiler as well as the sweep (about 0.07 s of CPU a process start, measured)."""
-    compileall.compile_dir(functions, quiet=1)
+    """The CLI of the code in `functions`, as a command and its environment; checked to import from there."""
     child = env(functions, base)
     where = subprocess.run(
         [sys.executable, "-c", "import sibling_sentinel; print(sibling_sentinel.__file__)"],

@@ -137,7 +137,7 @@ class Config:
                 f"{MAX_ATTEMPTS} checks, which Lambda's recursive-loop detection would cut off silently; "
                 f"with {_name('check_delay_seconds')}={self.check_delay_seconds} it can be at most {longest}"
             )
-        if self.endpoint_url:
+        if self.endpoint_url is not None:  # given, if only as "": an empty flag is a mistake, not "unset"
             check_endpoint_url(self.endpoint_url, _name("endpoint_url"))
         try:
             self.naming()
@@ -234,6 +234,10 @@ class Config:
 
 def check_endpoint_url(url: str, name: str) -> None:
     """An endpoint is a URL with its scheme; botocore would refuse it later with a bare ValueError."""
+    if not url.strip():
+        raise ConfigError(
+            f"{name} is empty: give the endpoint's URL (https://... or http://...), or leave it out"
+        )
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in ("http", "https"):
         hint = url.split("://", 1)[-1]

@@ -76,17 +76,26 @@ def bucket_in_another_region() -> Iterator[str]:
         server.server_close()
 
 
-def test_an_endpoint_without_a_scheme_says_which_to_write(tmp_path: Path) -> None:
-    # given an endpoint written without http://
+@pytest.mark.parametrize(
+    ("endpoint", "line"),
+    [
+        # written without http://: both ways to write it
+        (
+            "127.0.0.1:1",
+            "--endpoint-url '127.0.0.1:1' needs a scheme: write http://127.0.0.1:1 or https://127.0.0.1:1",
+        ),
+        # given as "" (a shell variable never set): a usage error, not an internal one
+        ("", "--endpoint-url is empty: give the endpoint's URL (https://... or http://...), or leave it out"),
+    ],
+)
+def test_an_endpoint_that_is_no_url_says_what_to_write(tmp_path: Path, endpoint: str, line: str) -> None:
+    # given an endpoint flag that is no URL
     # when a sweep is asked for
-    result = run(tmp_path, "sweep", SWEEP_URL, "--endpoint-url", "127.0.0.1:1")
+    result = run(tmp_path, "sweep", SWEEP_URL, "--endpoint-url", endpoint)
 
-    # then it exits 2 with one line that shows both ways to write it
+    # then it exits 2 with one line that says what to write, before anything is listed
     assert result.returncode == 2
-    assert one_line(result) == (
-        "sibling-sentinel: error: --endpoint-url '127.0.0.1:1' needs a scheme: "
-        "write http://127.0.0.1:1 or https://127.0.0.1:1\n"
-    )
+    assert one_line(result) == f"sibling-sentinel: error: {line}\n"
 
 
 def test_an_endpoint_variable_without_a_scheme_is_named(tmp_path: Path) -> None:
