@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
+
+
+def source_command() -> str:
+    """The command a block says it came from: `make bench` under make, else this script's own line."""
+    return "make bench" if os.environ.get("MAKELEVEL") else " ".join(["python", *sys.argv])
 
 
 def _markers(name: str) -> tuple[str, str]:

@@ -18,7 +18,6 @@ tables, `scale_model.py`) and this run's, beside the measurement. A benchmark, n
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import baseline
-from doc_block import publish
+from doc_block import publish, source_command
 from full_sweep_speed import handler_env
 from list_speed import _check, machine, start_endpoint
 from scale_model import INVOCATION_S, PAGE, SCALE, SHARD_WORKERS, fit, measured_rows
@@ -95,7 +94,7 @@ def main() -> int:
     latency = args.latency_ms / 1000
     pages = -(-args.keys // PAGE)
     fitted_c, _ = fit(measured_rows())
-    command = "make bench" if os.environ.get("MAKELEVEL") else " ".join(["python", *sys.argv])
+    command = source_command()
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}; `{command}`; previous release: "
         f"{baseline.describe()}.",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from doc_block import publish
+from doc_block import publish, source_command
 from list_speed import CREDENTIALS, DOC, _check, _tool, machine, start_endpoint
 from s3_endpoint import BUCKET, PREFIX
 from timing import run_measured
@@ -109,7 +109,7 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait()
-    command = "make bench" if os.environ.get("MAKELEVEL") else " ".join(["python", *sys.argv])
+    command = source_command()
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}.",
         f"Command: `{command}`; {args.keys:,} keys, {args.latency_ms:g} ms added per request, "

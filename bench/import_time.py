@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import baseline
-from doc_block import publish
+from doc_block import publish, source_command
 from list_speed import DOC, machine
 
 BLOCK = "handler-imports"
@@ -106,7 +106,7 @@ def main() -> int:
                     package, _ = baseline.handlers_folder(tree)
                     modules = _importtime(tree, f"import {package}.{h}")
                     measured[release, h].add(modules, at_start[release])
-    command = "make bench" if os.environ.get("MAKELEVEL") else " ".join(["python", *sys.argv])
+    command = source_command()
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}.",
         f"Command: `{command}`; {args.repeat} runs each, alternating; "

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from doc_block import publish
+from doc_block import publish, source_command
 from s3_endpoint import BUCKET, PREFIX
 from timing import Measured, run_measured
 
@@ -256,7 +256,7 @@ def main() -> int:
         naive(args.naive)
         return 0
     pairs = [(int(k), float(ms)) for k, _, ms in (s.partition(":") for s in args.scenarios.split(","))]
-    command = "make bench" if os.environ.get("MAKELEVEL") else " ".join(["python", *sys.argv])
+    command = source_command()
     out = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}, measured by {_source()}.",
         f"Command: `{command}` (each table below is one scenario of one run).",

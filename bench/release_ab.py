@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import baseline
-from doc_block import publish
+from doc_block import publish, source_command
 from list_speed import CREDENTIALS, DOC, _check, _tool, machine, start_endpoint
 from s3_endpoint import BUCKET, PREFIX
 from timing import Measured, run_measured
@@ -248,7 +248,7 @@ def main() -> int:
     parser.add_argument("--only", choices=["release", "versus"], help="run one of the two scenarios")
     parser.add_argument("--write-doc", action="store_true", help=f"replace the tables in {DOC.name}")
     args = parser.parse_args()
-    command = "make bench" if os.environ.get("MAKELEVEL") else " ".join(["python", *sys.argv])
+    command = source_command()
     out = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}; CPU and memory from "
         f"{'`/usr/bin/time -v`' if os.access('/usr/bin/time', os.X_OK) else 'RUSAGE_CHILDREN'} per child.",

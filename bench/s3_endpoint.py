@@ -115,7 +115,7 @@ class Listing:
             if cut >= 0:
                 common = key[: cut + len(delimiter)]
                 prefixes.append(f"<CommonPrefixes><Prefix>{_encode(common, url)}</Prefix></CommonPrefixes>")
-                i = bisect.bisect_left(self.keys, common[:-1] + chr(ord(common[-1]) + 1))
+                i = self._end_of(common)
                 continue
             contents.append(self.rendered[i] if url else _contents(i, self.objects[i], url))
             i += 1

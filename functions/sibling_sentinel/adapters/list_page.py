@@ -189,10 +189,9 @@ def _exact(contents: str) -> _Exact | None:
     object has been read whole: none is skipped, none is read in part. Anything else (one object in
     another shape, `CommonPrefixes` among the `Contents`) is None, for the field-by-field reading.
     """
-    parts = _S3_CONTENTS.split(contents)
-    if len(parts) == 1 or any(parts[:: _FIELDS + 1]):
+    parts, step = _S3_CONTENTS.split(contents), _FIELDS + 1
+    if len(parts) == 1 or any(parts[::step]):
         return None
-    step = _FIELDS + 1
     return parts[1::step], parts[2::step], parts[3::step], parts[4::step]
 
 

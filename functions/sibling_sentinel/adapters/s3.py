@@ -73,15 +73,15 @@ class S3Lister:
             token = page.get("NextContinuationToken")
             lean: Sequence[ListedObject] | None = page.get(list_page.PAGE)  # type: ignore[assignment]
             objects = _objects(page) if lean is None else lean  # None: a page left to botocore
-            keys = objects.keys if isinstance(objects, ListedPage) else [o.key for o in objects]
+            columns = objects if isinstance(objects, ListedPage) else None
             check.check(
-                keys,
+                [o.key for o in objects] if columns is None else columns.keys,
                 [p["Prefix"] for p in page.get("CommonPrefixes", [])],
                 bool(page.get("IsTruncated")),
                 token,
             )
-            if isinstance(objects, ListedPage):
-                objects.ascending = True  # the check above has just made sure
+            if columns is not None:
+                columns.ascending = True  # the check above has just made sure
             yield page, objects
             if not page.get("IsTruncated"):
                 return

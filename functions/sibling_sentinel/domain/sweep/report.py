@@ -44,6 +44,12 @@ _DAY = itemgetter(slice(0, 10))  # a canonical stamp's date
 _ORDINALS: dict[str, int] = {}  # a canonical stamp's date -> its ordinal (a few hundred dates a sweep)
 
 
+def _pick(values: Sequence[str], rows: Sequence[int]) -> tuple[str, ...]:
+    """`values[row]` of each row, as a tuple in C (`itemgetter` of a single index gives the value itself)."""
+    picked: tuple[str, ...] = itemgetter(*rows)(values) if len(rows) > 1 else tuple(values[r] for r in rows)
+    return picked
+
+
 def _ordinal(day: str) -> int:
     if len(_ORDINALS) > 100_000:
         _ORDINALS.clear()
@@ -388,9 +394,7 @@ class Report:
         row by row (`_add_ok_rows`), which is what a block amounts to, one row at a time."""
         for run in runs:
             page, rows = run.page, run.rows
-            if not rows:
-                continue
-            keys = itemgetter(*rows)(page.keys) if len(rows) > 1 else (page.keys[rows[0]],)
+            keys = _pick(page.keys, rows)
             start = 0
             while start < len(rows):
                 folder = folder_of(keys[start])
@@ -406,7 +410,7 @@ class Report:
     def _add_ok_folder(self, page: ListedPage, rows: list[int], key: str, folder: str) -> None:
         """Ok tarballs all directly in `folder`: one group, its count, its newest, its nights, its recent."""
         group = self._group(key, folder)
-        stamps = itemgetter(*rows)(page.stamps) if len(rows) > 1 else (page.stamps[rows[0]],)
+        stamps = _pick(page.stamps, rows)
         newest = max(stamps)
         # the last row of the newest stamp: rows ascend by key, and a tie goes to the later row (`_newest`)
         best = rows[len(stamps) - 1 - stamps[::-1].index(newest)]
@@ -416,8 +420,8 @@ class Report:
                 night = _ordinal(day)
             if night not in group.nights:
                 group._night(night, _OK)
-        if newest > self._recent_stamp:
-            since = self._recent_stamp
+        since = self._recent_stamp
+        if newest > since:
             self.recent += [page[row] for row, stamp in zip(rows, stamps, strict=True) if stamp > since]
         group.add_ok(page, len(rows), best)
 
